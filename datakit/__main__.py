@@ -1,0 +1,3 @@
+from datakit.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,63 @@
+"""The Python API that notebooks and scripts use."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from datakit import sources
+from datakit.report import Report
+
+
+def lint(
+    source: Any,
+    format: str = "auto",
+    target: str | None = None,
+    *,
+    validation: Any = None,
+    select: tuple[str, ...] | list[str] = (),
+    ignore: tuple[str, ...] | list[str] = (),
+    max_per_rule: int | None = None,
+    workers: int | None = None,
+    name: str | None = None,
+) -> Report:
+    """Lint a path (or paths, a directory, a glob), an iterable of dicts, a
+    ``pandas.DataFrame`` (one example per row, e.g. a ``messages`` column) or a
+    ``datasets.Dataset``. Returns a :class:`Report`; nothing is raised for bad data."""
+    from datakit.linter.run import LintOptions, lint_paths
+
+    opts = LintOptions(format=format, target=target, select=tuple(select), ignore=tuple(ignore),
+                       max_per_rule=max_per_rule, workers=workers)
+    k = sources.kind(source)
+    if k in ("path", "paths"):
+        paths = [os.fspath(source)] if k == "path" else [os.fspath(s) for s in source]
+        if validation is not None:
+            opts.validation = os.fspath(validation)
+        return lint_paths(paths, opts)
+    label = name or {"pandas": "<DataFrame>", "datasets": "<Dataset>"}.get(k, "<records>")
+    return lint_records(source, opts, label)
+
+
+def lint_records(source: Any, opts, label: str) -> Report:
+    """Lint in-memory data through the same kernel as files."""
+    from datakit.linter.dataset import duplicate_checks
+    from datakit.linter.run import _chat_default, build_report, run_kernel_on_lines, sniff
+    from datakit.linter.kernel import KernelConfig
+    from datakit.report import FileResult
+    from datakit.rules import registry
+
+    lines = list(sources.to_lines(sources.iter_records(source)))
+    s = sniff(lines[:64], opts.format, _chat_default(opts.target))
+    cfg = KernelConfig(path=label, format=s.format, family=s.family, images=None,
+                       target=opts.target if s.format else None)
+    res = run_kernel_on_lines(iter(lines), cfg)
+    diags = res.diagnostics + [registry.diagnostic(f, path=label, line=ln, example=None)
+                               for ln, f in s.findings]
+    diags += duplicate_checks(label, res)
+    if opts.target and s.format:
+        from datakit.targets import file_checks
+
+        diags += file_checks(label, res, opts.target, s.format)
+    fr = FileResult(path=label, format=s.format, examples=res.examples, lines=res.lines,
+                    bytes=res.bytes, target=opts.target)
+    return build_report([(fr, diags)], opts)

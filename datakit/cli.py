@@ -1,0 +1,259 @@
+"""The ``datakit`` command line.
+
+Exit codes (ruff's contract): 0 no error-severity diagnostics, 1 at least one
+error, 2 usage error, unreadable path or internal error. Bad input never
+produces a traceback; set ``DATAKIT_DEBUG=1`` to see one for internal errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+from datakit import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # usage errors → exit 2, one line, no traceback
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"datakit: error: {message}\n")
+
+
+def _codes(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
+
+
+def _add_lint(sub) -> None:
+    from datakit.render import FORMATS as OUTPUT_FORMATS
+
+    p = sub.add_parser("lint", help="check JSONL files against a format and a provider target",
+                       description="Report every problem a provider's upload check would reject, "
+                                   "each on its own line, with a rule code.")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="files, directories (every *.jsonl below) or globs; .zip for DashScope images")
+    p.add_argument("--format", default=None, metavar="ID|auto",
+                   help="format of the files (default: auto, detected per file)")
+    p.add_argument("--target", default=None, metavar="PROVIDER[:MODEL]",
+                   help="check a provider's limits too, e.g. openai:gpt-4o-mini-2024-07-18 or mistral")
+    p.add_argument("--validation", default=None, metavar="FILE",
+                   help="a validation file to check beside the training file(s): caps and leakage")
+    p.add_argument("--output-format", default="concise", choices=OUTPUT_FORMATS)
+    p.add_argument("--output-file", default=None, metavar="F", help="write the report here")
+    p.add_argument("--select", type=_codes, default=None, metavar="CODES",
+                   help="comma-separated codes, prefixes or names to report (default: all)")
+    p.add_argument("--ignore", type=_codes, default=None, metavar="CODES",
+                   help="comma-separated codes, prefixes or names to leave out")
+    p.add_argument("--max-per-rule", type=_positive_int, default=None, metavar="N",
+                   help="show at most N diagnostics per rule (the summary still counts all)")
+    p.add_argument("--exit-zero", action="store_true", help="exit 0 even when errors are found")
+    p.add_argument("--statistics", action="store_true", help="print counts per rule instead")
+    p.add_argument("--config", default=None, metavar="PYPROJECT",
+                   help="read [tool.datakit] from this file (default: nearest pyproject.toml)")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                   help="processes to use (default: all cores; env DATAKIT_WORKERS)")
+    p.add_argument("--no-color", action="store_true", help="never use ANSI colours")
+    p.set_defaults(handler=_cmd_lint)
+
+
+def _load_config(path: str | None):
+    from datakit import config as config_mod
+    from datakit import targets
+
+    cfg = config_mod.load(path)
+    targets.configure(cfg.targets)
+    return cfg
+
+
+def _write_output(text: str, output_file: str | None) -> None:
+    if output_file and output_file != "-":
+        from datakit.io.atomic import atomic_write
+
+        with atomic_write(output_file) as fh:
+            fh.write(text.encode("utf-8"))
+            if not text.endswith("\n"):
+                fh.write(b"\n")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _cmd_lint(args) -> int:
+    from datakit import formats
+    from datakit.linter.run import LintOptions, lint_paths
+    from datakit.render import render
+    from datakit.targets import resolve
+
+    cfg = _load_config(args.config)
+    fmt = args.format or cfg.format or "auto"
+    if fmt != "auto" and fmt not in formats.FORMATS:
+        raise _Usage(f"unknown format {fmt!r}; choose auto or one of: {', '.join(sorted(formats.FORMATS))}")
+    target = args.target or cfg.target
+    if target:
+        resolve(target)  # fail early with the list of targets
+    opts = LintOptions(
+        format=fmt,
+        target=target,
+        select=args.select if args.select is not None else cfg.select,
+        ignore=args.ignore if args.ignore is not None else cfg.ignore,
+        max_per_rule=args.max_per_rule or cfg.max_per_rule,
+        workers=args.workers,
+        keep_source=args.output_format == "full",
+        validation=args.validation,
+        per_file=cfg.per_file,
+    )
+    report = lint_paths(args.paths, opts)
+    to_terminal = args.output_file in (None, "-") and sys.stdout.isatty()
+    color = to_terminal and not args.no_color and "NO_COLOR" not in os.environ
+    text = render(report, args.output_format, color=color, statistics=args.statistics)
+    _write_output(text, args.output_file)
+    if args.exit_zero:
+        return EXIT_OK
+    return EXIT_OK if report.ok else EXIT_FINDINGS
+
+
+def _add_rules(sub) -> None:
+    p = sub.add_parser("rules", help="list every rule")
+    p.add_argument("--output-format", choices=("text", "json"), default="text")
+    p.set_defaults(handler=_cmd_rules)
+    p = sub.add_parser("rule", help="explain one rule")
+    p.add_argument("code", metavar="CODE", help="a rule code (J005) or name (invalid-json)")
+    p.set_defaults(handler=_cmd_rule)
+
+
+def _cmd_rules(args) -> int:
+    from datakit.rules import RULES
+
+    rules = sorted(RULES.values(), key=lambda r: r.code)
+    if args.output_format == "json":
+        import json
+
+        print(json.dumps([{"code": r.code, "name": r.name, "severity": r.severity.value,
+                           "formats": r.formats, "fixable": r.fixable, "summary": r.summary,
+                           "url": r.url} for r in rules], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    from datakit.rules.registry import FAMILIES
+
+    family = None
+    for r in rules:
+        if r.family != family:
+            family = r.family
+            print(f"\n{family}  {FAMILIES[family]}")
+        fix = " [fix]" if r.fixable else ""
+        fmts = "all formats" if r.formats == "*" else ", ".join(r.formats)
+        print(f"  {r.code}  {r.name:<34} {r.severity.value:<7} {fmts}{fix}")
+    return EXIT_OK
+
+
+def _cmd_rule(args) -> int:
+    from datakit.rules import get
+
+    try:
+        r = get(args.code)
+    except KeyError:
+        raise _Usage(f"no rule {args.code!r}; `datakit rules` lists them") from None
+    fmts = "all formats" if r.formats == "*" else ", ".join(r.formats)
+    print(f"# {r.name} ({r.code})\n")
+    print(f"Severity: {r.severity.value}. Applies to: {fmts}.")
+    if r.fix:
+        print(f"Fix available: {r.fix} (`datakit fix`).")
+    if r.source:
+        print(f"Source: {r.source}.")
+    print()
+    print(r.doc)
+    return EXIT_OK
+
+
+def _add_targets(sub) -> None:
+    p = sub.add_parser("targets", help="list provider targets and their limits")
+    p.add_argument("--output-format", choices=("text", "json"), default="text")
+    p.add_argument("--config", default=None, metavar="PYPROJECT")
+    p.set_defaults(handler=_cmd_targets)
+
+
+def _cmd_targets(args) -> int:
+    from datakit.targets import DEFAULT_MODEL, table
+
+    _load_config(args.config)
+    ts = sorted(table().values(), key=lambda t: (t.provider, t.model))
+    if args.output_format == "json":
+        import json
+
+        print(json.dumps([t.to_dict() for t in ts], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print(f"{'target':<44} {'max tokens':>10}  {'overflow':<8} {'tokenizer':<22} formats")
+    for t in ts:
+        default = " (default)" if DEFAULT_MODEL.get(t.provider) == t.model else ""
+        mt = f"{t.max_tokens:,}" if t.max_tokens else "-"
+        print(f"{t.id + default:<44} {mt:>10}  {t.overflow:<8} {t.tokenizer:<22} {', '.join(t.formats)}")
+    return EXIT_OK
+
+
+class _Usage(Exception):
+    pass
+
+
+PLUGINS = ("datakit.cli_stats", "datakit.cli_convert", "datakit.cli_split", "datakit.cli_fix")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+    import importlib.util
+
+    parser = _Parser(prog="datakit", description="Lint, convert, split and chunk LLM fine-tuning "
+                                                 "datasets for every major provider.")
+    parser.add_argument("--version", action="version", version=f"datakit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _add_lint(sub)
+    _add_rules(sub)
+    _add_targets(sub)
+    for name in PLUGINS:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).add_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from datakit.config import ConfigError
+    from datakit.io.atomic import OutputExists
+    from datakit.linter.run import UsageError
+    from datakit.targets import UnknownTarget
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(args.handler(args) or 0)
+    except (UsageError, _Usage, ConfigError, UnknownTarget, OutputExists, KeyError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"datakit: error: {msg}", file=sys.stderr)
+        return EXIT_USAGE
+    except (OSError,) as e:
+        print(f"datakit: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("datakit: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as e:  # noqa: BLE001 - internal error: exit 2, short message
+        if os.environ.get("DATAKIT_DEBUG"):
+            traceback.print_exc()
+        print(f"datakit: internal error: {type(e).__name__}: {e} "
+              "(set DATAKIT_DEBUG=1 for a traceback, and please report it)", file=sys.stderr)
+        return EXIT_USAGE

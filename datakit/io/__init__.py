@@ -1,0 +1,1 @@
+"""Byte-level input and atomic output."""

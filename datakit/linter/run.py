@@ -1,0 +1,388 @@
+"""Drive the kernel over files: sniff the format, shard, run, aggregate.
+
+The local engine splits an uncompressed file into line-aligned byte ranges and
+lints them in a process pool (one kernel per process: parsing and tokenizing
+are CPU-bound and threads do not scale, see PERF.md). Diagnostics come back
+with shard-local line numbers and are shifted here, in order.
+"""
+
+from __future__ import annotations
+
+import glob
+import io
+import multiprocessing
+import os
+import sys
+import zipfile
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+
+import orjson
+
+from datakit import formats as formats_mod
+from datakit.diagnostics import Diagnostic, Severity
+from datakit.io import reader
+from datakit.linter.kernel import BOM, BatchResult, KernelConfig, lint_lines
+from datakit.report import FileResult, Report
+from datakit.rules import registry
+from datakit.rules.registry import Finding
+
+SNIFF_LINES = 64
+PARALLEL_MIN_BYTES = 8 << 20
+SHARD_BYTES = 8 << 20
+BATCH_BYTES = 4 << 20
+
+
+class UsageError(Exception):
+    """Bad arguments or unreadable paths: exit code 2."""
+
+
+@dataclass(slots=True)
+class LintOptions:
+    format: str = "auto"
+    target: str | None = None
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    max_per_rule: int | None = None
+    workers: int | None = None
+    keep_source: bool = False
+    validation: str | None = None  # a validation file linted beside the training file(s)
+    per_file: list = field(default_factory=list)  # [(glob, {"format", "target"})]
+
+
+def default_workers() -> int:
+    env = os.environ.get("DATAKIT_WORKERS")
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            pass
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+# --------------------------------------------------------------------------- inputs
+
+def expand_paths(paths: Iterable[str]) -> list[str]:
+    """Files as given; directories → every ``*.jsonl`` below; globs expanded."""
+    out: list[str] = []
+    for p in paths:
+        if os.path.isdir(p):
+            found = []
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                found.extend(os.path.join(root, f) for f in sorted(files) if f.endswith(".jsonl"))
+            out.extend(found)
+        elif os.path.exists(p) or p == "-":
+            out.append(p)
+        elif any(ch in p for ch in "*?["):
+            matches = sorted(glob.glob(p, recursive=True))
+            if not matches:
+                raise UsageError(f"{p}: no file matches this pattern")
+            out.extend(matches)
+        else:
+            raise UsageError(f"{p}: no such file or directory")
+    return out
+
+
+@dataclass(slots=True)
+class Sniff:
+    family: str | None = None
+    format: str | None = None
+    not_jsonl: bool = False
+    findings: list[tuple[int, Finding]] = field(default_factory=list)
+
+
+def sniff(head_lines: list[bytes], fmt: str, chat_default: str) -> Sniff:
+    """Decide the file's format from its first lines (or take the given one)."""
+    s = Sniff()
+    first = next((ln for ln in head_lines if ln.strip()), b"")
+    stripped = first.lstrip(BOM).strip()
+    if stripped.startswith(b"[") or stripped in (b"{",):
+        s.not_jsonl = True
+        what = "a JSON array" if stripped.startswith(b"[") else "one pretty-printed JSON object"
+        s.findings.append((1, Finding(
+            "J009", f"the file looks like {what}, not JSON Lines (one object per line); "
+                    "convert it with `datakit convert FILE --to FORMAT -o OUT.jsonl`", column=1)))
+    families: Counter = Counter()
+    sample_for: dict[str, dict] = {}
+    for ln in head_lines:
+        try:
+            obj = orjson.loads(ln.lstrip(BOM))
+        except orjson.JSONDecodeError:
+            continue
+        fam = formats_mod.detect_family(obj)
+        if fam is not None:
+            families[fam] += 1
+            if fam == formats_mod.CHAT and formats_mod.has_image_parts(obj):
+                sample_for[fam] = obj
+            sample_for.setdefault(fam, obj)
+    if fmt != "auto":
+        s.format = fmt
+        s.family = formats_mod.get(fmt).family
+        return s
+    if families:
+        s.family = families.most_common(1)[0][0]
+        s.format = formats_mod.resolve(s.family, sample_for.get(s.family), chat_default)
+    elif not s.not_jsonl and any(ln.strip() for ln in head_lines):
+        s.findings.append((1, Finding(
+            "J013", "cannot recognise the format from the first lines (no `messages`, "
+                    "`conversations`, `instruction`…); pass --format ID")))
+    return s
+
+
+def _head(path: str) -> list[bytes]:
+    out = []
+    with reader.open_binary(path) as fh:
+        for ln in fh:
+            out.append(ln)
+            if len(out) >= SNIFF_LINES:
+                break
+    return out
+
+
+# --------------------------------------------------------------------------- engine
+
+def _lint_shard(args: tuple[reader.Shard, KernelConfig, int]) -> BatchResult:
+    shard, cfg, size = args
+    lines = list(reader.iter_shard_lines(shard))
+    return lint_lines(lines, cfg, at_file_start=shard.start == 0, at_file_end=shard.end >= size)
+
+
+def _merge(total: BatchResult, part: BatchResult, line_off: int, ex_off: int) -> None:
+    for d in part.diagnostics:
+        if d.line is not None:
+            d.line += line_off
+        if d.example is not None:
+            d.example += ex_off
+    total.diagnostics.extend(part.diagnostics)
+    total.digests.extend((ln + line_off, ex + ex_off, dg) for ln, ex, dg in part.digests)
+    total.stats.extend(part.stats)
+    total.lines += part.lines
+    total.examples += part.examples
+    total.bytes += part.bytes
+    total.ends_with_newline = part.ends_with_newline
+
+
+def _pool(workers: int):
+    method = "fork" if sys.platform.startswith("linux") else None
+    return multiprocessing.get_context(method).Pool(workers)
+
+
+def run_kernel_on_file(path: str, cfg: KernelConfig, workers: int) -> BatchResult:
+    total = BatchResult()
+    size = os.path.getsize(path) if not reader.is_compressed(path) else -1
+    if workers > 1 and size >= PARALLEL_MIN_BYTES:
+        parts = reader.shards(path, SHARD_BYTES)
+        with _pool(min(workers, len(parts))) as pool:
+            for part in pool.imap(_lint_shard, [(s, cfg, size) for s in parts]):
+                _merge(total, part, total.lines, total.examples)
+        return total
+    return run_kernel_on_lines(reader.iter_lines(path), cfg)
+
+
+def run_kernel_on_lines(lines: Iterator[bytes], cfg: KernelConfig) -> BatchResult:
+    total = BatchResult()
+    batches = reader.iter_batches(iter(lines), BATCH_BYTES)
+    current = next(batches, None)
+    first = True
+    while current is not None:
+        nxt = next(batches, None)
+        part = lint_lines(current, cfg, at_file_start=first, at_file_end=nxt is None)
+        _merge(total, part, total.lines, total.examples)
+        current, first = nxt, False
+    return total
+
+
+# --------------------------------------------------------------------------- one file
+
+def _file_settings(path: str, opts: LintOptions) -> tuple[str, str | None]:
+    fmt, target = opts.format, opts.target
+    for pattern, settings in opts.per_file:
+        import fnmatch
+
+        if fnmatch.fnmatch(path.replace(os.sep, "/"), pattern):
+            # flags given explicitly win; per-file config fills what was left at its default
+            if fmt == "auto" and settings.get("format"):
+                fmt = settings["format"]
+            if target is None and settings.get("target"):
+                target = settings["target"]
+            break
+    return fmt, target
+
+
+def _chat_default(target: str | None) -> str:
+    if not target:
+        return "openai"
+    from datakit.targets import default_format
+
+    return default_format(target)
+
+
+def lint_file(path: str, opts: LintOptions) -> tuple[FileResult, list[Diagnostic], BatchResult]:
+    fmt, target = _file_settings(path, opts)
+    if fmt != "auto":
+        formats_mod.get(fmt)  # raises KeyError with the list of formats
+    if path.endswith(".zip"):
+        return _lint_zip(path, fmt, target, opts)
+    head = _head(path)
+    return _lint_stream(path, head, lambda: None, fmt, target, opts)
+
+
+def _lint_stream(path, head, _unused, fmt, target, opts, lines_factory=None, images=None,
+                 default_chat=None):
+    s = sniff(head, fmt, default_chat or _chat_default(target))
+    cfg = KernelConfig(path=path, format=s.format, family=s.family, not_jsonl=s.not_jsonl,
+                       images=images, target=target if s.format else None,
+                       keep_source=opts.keep_source)
+    workers = opts.workers or default_workers()
+    if lines_factory is not None:
+        res = run_kernel_on_lines(lines_factory(), cfg)
+    else:
+        res = run_kernel_on_file(path, cfg, workers)
+    extra: list[Diagnostic] = []
+    for line, f in s.findings:
+        extra.append(registry.diagnostic(f, path=path, line=line, example=None))
+    if res.examples == 0 and not s.not_jsonl:
+        extra.append(registry.diagnostic(
+            Finding("J010", "the file has no examples" + (" (it is empty)" if res.bytes == 0 else "")),
+            path=path, line=None, example=None))
+    if res.lines and not res.ends_with_newline:
+        extra.append(registry.diagnostic(
+            Finding("J011", "no newline at the end of the file; add one so files concatenate safely"),
+            path=path, line=res.lines, example=None))
+    fr = FileResult(path=path, format=s.format, examples=res.examples, lines=res.lines,
+                    bytes=res.bytes, target=target)
+    if target and s.format:
+        from datakit.targets import file_checks
+
+        extra.extend(file_checks(path, res, target, s.format))
+    return fr, res.diagnostics + extra, res
+
+
+def _lint_zip(path: str, fmt: str, target: str | None, opts: LintOptions):
+    from datakit.io.safezip import UnsafeZip, open_safe
+
+    try:
+        zf, names = open_safe(path)
+    except (UnsafeZip, zipfile.BadZipFile, OSError) as e:
+        d = registry.diagnostic(Finding("J005", f"cannot read the zip archive: {e}"),
+                                path=path, line=None, example=None)
+        return FileResult(path=path, format=None), [d], BatchResult()
+    with zf:
+        members = [n for n in names if n.endswith(".jsonl")]
+        if not members:
+            d = registry.diagnostic(Finding("J010", "the zip archive holds no .jsonl file"),
+                                    path=path, line=None, example=None)
+            return FileResult(path=path, format=None), [d], BatchResult()
+        results = []
+        for member in members:
+            base = os.path.dirname(member)
+            images = frozenset(
+                n[len(base) + 1:] if base else n for n in names
+                if not n.endswith("/") and os.path.dirname(n) == base and not n.endswith(".jsonl"))
+            data = zf.read(member)
+            head = io.BytesIO(data).readlines()[:SNIFF_LINES]
+            results.append(_lint_stream(
+                f"{path}!{member}", head, None, fmt, target, opts,
+                lines_factory=lambda d=data: iter(io.BytesIO(d)), images=images,
+                default_chat="dashscope-sft-image"))
+    fr = results[0][0] if len(results) == 1 else FileResult(path=path, format=results[0][0].format)
+    if len(results) > 1:
+        for r in results[1:]:
+            fr.examples += r[0].examples
+    diags = [d for r in results for d in r[1]]
+    return fr, diags, results[0][2]
+
+
+# --------------------------------------------------------------------------- report
+
+COLLAPSE = {"J003", "L002"}  # rules reported once per file with a count, not on every line
+
+
+def _collapse(diags: list[Diagnostic]) -> list[Diagnostic]:
+    first: dict[tuple[str, str], Diagnostic] = {}
+    counts: Counter = Counter()
+    out = []
+    for d in diags:
+        if d.code in COLLAPSE:
+            key = (d.path, d.code)
+            counts[key] += 1
+            if key not in first:
+                first[key] = d
+                out.append(d)
+        else:
+            out.append(d)
+    for key, d in first.items():
+        n = counts[key]
+        if n > 1:
+            d.message = f"{d.message} ({n} lines in this file, first shown)"
+    return out
+
+
+def build_report(per_file: list[tuple[FileResult, list[Diagnostic]]], opts: LintOptions) -> Report:
+    report = Report()
+    per_rule: Counter = Counter()
+    for fr, diags in per_file:
+        diags = _collapse(diags)
+        diags.sort(key=lambda d: (d.line or 0, d.column or 0, d.code))
+        for d in diags:
+            if opts.select and not registry.matches(d.code, opts.select):
+                continue
+            if opts.ignore and registry.matches(d.code, opts.ignore):
+                continue
+            report.counts[d.code] += 1
+            if d.severity is Severity.ERROR:
+                fr.errors += 1
+            elif d.severity is Severity.WARNING:
+                fr.warnings += 1
+            else:
+                fr.infos += 1
+            per_rule[d.code] += 1
+            if opts.max_per_rule is not None and per_rule[d.code] > opts.max_per_rule:
+                report.hidden[d.code] += 1
+                continue
+            report.diagnostics.append(d)
+        report.files.append(fr)
+    return report
+
+
+def lint_paths(paths: Iterable[str], opts: LintOptions) -> Report:
+    from datakit.linter.dataset import duplicate_checks, validation_checks
+
+    files = expand_paths(paths)
+    if not files:
+        raise UsageError("no .jsonl files found")
+    if opts.validation:
+        if not os.path.isfile(opts.validation):
+            raise UsageError(f"{opts.validation}: no such validation file")
+        files.append(opts.validation)
+    done: list[tuple[FileResult, list[Diagnostic], BatchResult]] = []
+    for path in files:
+        if not os.path.isfile(path):
+            raise UsageError(f"{path}: not a readable file")
+        try:
+            fr, diags, res = lint_file(path, opts)
+        except PermissionError as e:
+            raise UsageError(f"{path}: cannot read ({e.strerror})") from None
+        diags.extend(duplicate_checks(fr.path, res))
+        done.append((fr, diags, res))
+    if opts.target and not opts.validation:
+        from datakit.targets import resolve
+
+        t = resolve(opts.target)
+        if t.requires_validation:
+            done[0][1].append(registry.diagnostic(Finding(
+                "D007", f"{t.id} requires a validation file; pass --validation FILE "
+                        f"(create one with `datakit split --target {t.provider}`)"),
+                path=done[0][0].path, line=None, example=None))
+    if opts.validation:
+        val = done[-1]
+        val[0].extra["role"] = "validation"
+        val[1].extend(validation_checks([(fr, res) for fr, _, res in done[:-1]],
+                                        (val[0], val[2]), opts.target))
+    return build_report([(fr, diags) for fr, diags, _ in done], opts)
+
+
+__all__ = ["LintOptions", "UsageError", "lint_paths", "lint_file", "build_report", "sniff",
+           "run_kernel_on_lines", "replace"]

@@ -1,0 +1,134 @@
+"""Target checks on one example (tokens, special tokens) and on whole files.
+
+Token limits are decided by a free bound first: a byte-level BPE token covers
+at least one byte, and a JSON line is never shorter than the UTF-8 text it
+holds, so ``len(line) + framing`` bounds the count. Only examples the bound
+cannot decide are tokenized, so ``lint --target`` stays near plain lint speed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from datakit.linter.chatview import views
+from datakit.rules.registry import Finding
+
+SPECIAL_TOKENS = (
+    "<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|endofprompt|>", "<|fim_prefix|>",
+    "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>",
+    "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|begin_of_text|>",
+    "<|end_of_text|>", "<|eot_id|>", "<|start_header_id|>", "<|end_header_id|>",
+    "[INST]", "[/INST]", "[TOOL_CALLS]", "[AVAILABLE_TOOLS]", "[/AVAILABLE_TOOLS]",
+    "[TOOL_RESULTS]", "[/TOOL_RESULTS]", "[SYSTEM_PROMPT]", "[/SYSTEM_PROMPT]",
+)
+_SPECIAL_RE = re.compile("|".join(re.escape(t) for t in SPECIAL_TOKENS))
+_SPECIAL_PREFILTER = (b"<|", b"[INST]", b"[/INST]", b"[TOOL", b"[AVAILABLE", b"[/AVAILABLE",
+                      b"[SYSTEM_PROMPT]", b"[/TOOL", b"[/SYSTEM")
+
+CONSEQUENCE = {
+    "truncate": "will be truncated from the end by {over:,} tokens, losing the final turn(s) you train on",
+    "drop": "will be dropped silently by training (it is over max_length by {over:,} tokens)",
+    "reject": "will be rejected ({over:,} tokens over)",
+}
+
+
+def _texts(view: dict):
+    for i, m in enumerate(view.get("messages") or []):
+        if not isinstance(m, dict):
+            continue
+        c = m.get("content")
+        if isinstance(c, str):
+            yield i, c
+        elif isinstance(c, list):
+            for p in c:
+                if isinstance(p, dict) and isinstance(p.get("text"), str):
+                    yield i, p["text"]
+
+
+def _special_tokens(obj: dict, body: bytes, fmt: str) -> list[Finding]:
+    if not any(p in body for p in _SPECIAL_PREFILTER):
+        return []
+    out = []
+    for view in views(obj, fmt):
+        for i, text in _texts(view):
+            m = _SPECIAL_RE.search(text)
+            if m:
+                out.append(Finding("L004", f"message {i} contains the special token {m.group(0)!r}; "
+                                           "providers reject or mis-train on template tokens in text; "
+                                           "remove it", f"/messages/{i}/content"))
+        if out:
+            break
+    return out
+
+
+def _nothing_to_train(obj: dict, body: bytes, fmt: str) -> list[Finding]:
+    if fmt not in ("openai", "mistral") or b'"weight"' not in body:
+        return []
+    msgs = obj.get("messages")
+    if not isinstance(msgs, list):
+        return []
+    weights = [m.get("weight", 1) for m in msgs if isinstance(m, dict) and m.get("role") == "assistant"]
+    if weights and all(w == 0 for w in weights):
+        return [Finding("L005", f"all {len(weights)} assistant message(s) have weight 0: this example "
+                                "trains nothing; set weight 1 on at least one or drop it", "/messages")]
+    return []
+
+
+def check_example(rt, obj: dict, body: bytes, fmt: str, line_no: int, example: int,
+                  schema_ok: bool) -> list[Finding]:
+    t = rt.target
+    if fmt not in t.formats:
+        return []  # reported once per file by file_checks
+    findings = _special_tokens(obj, body, fmt) + _nothing_to_train(obj, body, fmt)
+    limit = t.max_tokens
+    if not limit or not schema_ok:
+        return findings
+    counter = rt.counter
+    vs = views(obj, fmt)
+    if counter is not None and counter.exact:
+        try:
+            if all(len(body) + counter.max_framing(v) <= limit for v in vs):
+                return findings  # the bound decides: cannot be over the limit
+        except Exception:  # noqa: BLE001 - fall through to exact counting
+            pass
+    if counter is None:
+        if not rt.warned_counter:
+            rt.warned_counter = True
+            findings.append(Finding(
+                "L002", f"token limit ({limit:,}) not checked for examples the byte bound cannot "
+                        f"decide: {rt.counter_error}", ""))
+        return findings
+    worst = max((counter.count(v).total for v in vs), default=0)
+    if worst > limit:
+        over = worst - limit
+        est = "" if counter.exact else "an estimated "
+        findings.append(Finding(
+            "L001", f"example has {est}{worst:,} tokens ({counter.name}), over the {limit:,} limit of "
+                    f"{t.id}; it {CONSEQUENCE.get(t.overflow, CONSEQUENCE['reject']).format(over=over)}",
+            ""))
+    return findings
+
+
+def file_checks(path: str, res, target, fmt: str) -> list:
+    from datakit.rules import registry
+
+    out: list[Finding] = []
+    if fmt not in target.formats:
+        out.append(Finding("L003", f"{target.id} does not accept the {fmt} format (it takes "
+                                   f"{', '.join(target.formats)}); convert with "
+                                   f"`datakit convert {path} --to {target.formats[0]} -o OUT`"))
+    if target.file_max_bytes and res.bytes > target.file_max_bytes:
+        out.append(Finding("D001", f"file is {res.bytes / 1e6:,.1f} MB, over the {target.provider} limit "
+                                   f"of {target.file_max_bytes / 1e6:,.0f} MB; split it with "
+                                   f"`datakit chunk {path} --target {target.provider} -o DIR`"))
+    elif target.file_warn_bytes and res.bytes > target.file_warn_bytes:
+        out.append(Finding("D002", f"file is {res.bytes / 1e6:,.1f} MB: over the {target.file_warn_bytes / 1e6:,.0f} MB "
+                                   "single-request upload limit; use the multi-part upload or "
+                                   "`datakit chunk`"))
+    if target.min_examples and 0 < res.examples < target.min_examples:
+        out.append(Finding("D003", f"{res.examples} example(s); {target.id} needs at least "
+                                   f"{target.min_examples}"))
+    return [registry.diagnostic(f, path=path, line=None, example=None) for f in out]
+
+
+__all__ = ["check_example", "file_checks"]

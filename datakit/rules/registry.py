@@ -1,0 +1,151 @@
+"""The single table of rules.
+
+Every rule has a code (family letter + three digits), a kebab-case name, a
+severity, the formats it applies to and documentation in three sections
+(*What it does*, *Why is this bad?*, *Example*). Checks elsewhere emit
+:class:`Finding` objects that name a code; the registry turns them into
+:class:`~datakit.diagnostics.Diagnostic` objects, so name and severity live in
+exactly one place.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from datakit.diagnostics import Diagnostic, Severity
+
+ALL_FORMATS = "*"
+
+FAMILIES: dict[str, str] = {
+    "J": "parse: bytes, encoding and JSON Lines framing",
+    "S": "schema: the shape of one example against its format's JSON Schema",
+    "R": "roles: message order and role rules",
+    "T": "tools: tool calls, ids, results and definitions",
+    "M": "media: images and other attachments",
+    "L": "length: token and size limits of a target",
+    "D": "dataset: whole-file and train/validation checks",
+    "C": "conversion: what a conversion could not carry",
+    "X": "internal: datakit itself",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    code: str
+    name: str
+    severity: Severity
+    formats: tuple[str, ...] | str
+    doc: str
+    fix: str | None = None  # what `datakit fix` does for it, if fixable
+    source: str = ""  # seed file or reference tool behind the rule
+
+    @property
+    def family(self) -> str:
+        return self.code[0]
+
+    @property
+    def summary(self) -> str:
+        """First sentence of *What it does*."""
+        for line in self.doc.splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                return line.split(". ")[0].rstrip(".") + "."
+        return self.name
+
+    @property
+    def fixable(self) -> bool:
+        return self.fix is not None
+
+    def applies_to(self, fmt: str) -> bool:
+        return self.formats == ALL_FORMATS or fmt in self.formats
+
+    @property
+    def url(self) -> str:
+        return f"https://datakit.dev/rules/{self.code}"
+
+
+class Finding(NamedTuple):
+    """What a check reports; the registry adds name and severity."""
+
+    code: str
+    message: str
+    pointer: str = ""
+    column: int | None = None
+    severity: Severity | None = None  # override (e.g. a limit that cannot be checked exactly)
+
+
+RULES: dict[str, Rule] = {}
+_NAMES: dict[str, str] = {}
+
+
+def define(
+    code: str,
+    name: str,
+    severity: Severity | str,
+    doc: str,
+    *,
+    formats: tuple[str, ...] | str = ALL_FORMATS,
+    fix: str | None = None,
+    source: str = "",
+) -> Rule:
+    """Register a rule. Codes and names are unique; docs must have three sections."""
+    if code in RULES:
+        raise ValueError(f"duplicate rule code {code}")
+    if name in _NAMES:
+        raise ValueError(f"duplicate rule name {name} ({_NAMES[name]}, {code})")
+    if code[0] not in FAMILIES:
+        raise ValueError(f"unknown rule family in {code}")
+    doc = textwrap.dedent(doc).strip()
+    for section in ("## What it does", "## Why is this bad?", "## Example"):
+        if section not in doc:
+            raise ValueError(f"rule {code} docs lack {section!r}")
+    rule = Rule(code, name, Severity(severity), formats, doc, fix, source)
+    RULES[code] = rule
+    _NAMES[name] = code
+    return rule
+
+
+def get(code_or_name: str) -> Rule:
+    key = code_or_name.strip()
+    if key.upper() in RULES:
+        return RULES[key.upper()]
+    if key in _NAMES:
+        return RULES[_NAMES[key]]
+    raise KeyError(code_or_name)
+
+
+def diagnostic(
+    f: Finding,
+    *,
+    path: str,
+    line: int | None,
+    example: int | None,
+) -> Diagnostic:
+    rule = RULES[f.code]
+    return Diagnostic(
+        code=f.code,
+        name=rule.name,
+        severity=f.severity or rule.severity,
+        message=f.message,
+        path=path,
+        line=line,
+        column=f.column,
+        example=example,
+        pointer=f.pointer,
+        fix=rule.fix,
+    )
+
+
+def matches(code: str, selectors: tuple[str, ...]) -> bool:
+    """ruff-style selection: ``T`` selects a family, ``T0`` a prefix, ``T001`` one code;
+    rule names are accepted too; ``ALL`` selects everything."""
+    name = RULES[code].name if code in RULES else ""
+    for s in selectors:
+        s = s.strip()
+        if not s:
+            continue
+        if s.upper() == "ALL" or code.startswith(s.upper()) or s == name:
+            return True
+    return False

@@ -1,0 +1,42 @@
+"""Tokenizer ids (as used in the limits table) to counters."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from .base import BaseCounter
+from .minimax import MiniMaxEstimateCounter
+from .mistral import DEFAULT_MISTRAL_MODEL, MistralCounter
+from .openai import OpenAIChatCounter
+from .qwen import QwenChatMLCounter
+
+__all__ = ["TOKENIZER_IDS", "counter_for"]
+
+TOKENIZER_IDS: tuple[str, ...] = (
+    "tiktoken:o200k_base",
+    "tiktoken:cl100k_base",
+    "qwen",
+    "mistral",
+    "minimax-estimate",
+)
+
+
+@lru_cache(maxsize=None)
+def counter_for(tokenizer_id: str, model: str | None = None) -> BaseCounter:
+    """The counter for a tokenizer id; ``model`` picks the Mistral tokenizer.
+
+    ``"tiktoken:o200k_base"``/``"tiktoken:cl100k_base"`` → :class:`OpenAIChatCounter`,
+    ``"qwen"`` → :class:`QwenChatMLCounter`, ``"mistral"`` → :class:`MistralCounter`
+    (``model`` defaults to open-mistral-7b), ``"minimax-estimate"`` →
+    :class:`MiniMaxEstimateCounter`. Counters are cached, and load their vocabulary on
+    first use.
+    """
+    if tokenizer_id.startswith("tiktoken:"):
+        return OpenAIChatCounter(tokenizer_id.split(":", 1)[1])
+    if tokenizer_id == "qwen":
+        return QwenChatMLCounter()
+    if tokenizer_id == "mistral":
+        return MistralCounter(model or DEFAULT_MISTRAL_MODEL)
+    if tokenizer_id == "minimax-estimate":
+        return MiniMaxEstimateCounter()
+    raise ValueError(f"unknown tokenizer id {tokenizer_id!r}; known: {', '.join(TOKENIZER_IDS)}")

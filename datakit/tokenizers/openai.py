@@ -1,0 +1,234 @@
+"""OpenAI chat token counts: tiktoken vocabularies plus OpenAI's billed chat framing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from typing import Any
+
+from .base import (
+    BaseCounter,
+    TokenCount,
+    _messages,
+    _str,
+    _tool_calls,
+    _tools,
+    content_texts,
+    is_trained,
+    utf8_len,
+)
+from .vocab import load_encoding
+
+__all__ = ["OpenAIChatCounter", "count_function", "render_functions_namespace"]
+
+TOKENS_PER_MESSAGE = 3  # <|start|>{role}<|message|>...<|end|>: cookbook value for gpt-3.5/4/4o
+TOKENS_PER_NAME = 1
+REPLY_PRIMING = 3  # every reply is primed with <|start|>assistant<|message|>
+TOOL_CALL_OVERHEAD = 3  # per call, on top of its name and arguments (best known estimate)
+FUNCTIONS_OVERHEAD = 9  # added once when tool definitions are present (best known estimate)
+SYSTEM_WITH_FUNCTIONS_DISCOUNT = 4  # functions reuse an existing system message
+FUNCTION_ROLE_DISCOUNT = 2  # legacy role "function" messages are 2 tokens cheaper
+
+# Strings whose counts must agree between bpe-openai's fast counter and tiktoken before
+# the fast counter is trusted in this process (the test suite checks a larger corpus).
+_PROBES = (
+    "Hello, world! It's 2024-08-06; don't panic.",
+    "你好，世界。数据集微调 🤖🚀 ｆｕｌｌ-width",
+    "def f(x):\n    return x ** 2  # comment\n\n\n",
+    "   leading and trailing spaces   \t\n",
+    "12345678901234567890 3.14159 1e-9",
+    "ÀÉÎÕÜ ñ ß ǅ Ⅻ café naïve",
+    "<|endoftext|> is plain text here",
+)
+
+
+@lru_cache(maxsize=None)
+def count_function(encoding_name: str) -> Callable[[str], int]:
+    """A ``str -> token count`` function for ``cl100k_base``/``o200k_base``.
+
+    Uses bpe-openai's Rust ``count()`` (about 1.9x faster than tiktoken, PERF.md) when it
+    agrees with tiktoken on a probe set in this process; otherwise tiktoken's
+    ``encode_ordinary``. Special-token text is always counted as ordinary text.
+    """
+    encode = load_encoding(encoding_name).encode_ordinary
+
+    def tiktoken_count(text: str) -> int:
+        return len(encode(text))
+
+    try:
+        from bpe_openai import _bindings
+
+        backend_count = _bindings.tokenizer_for_encoding(encoding_name).count
+        if any(backend_count(s) != tiktoken_count(s) for s in _PROBES):
+            return tiktoken_count
+    except Exception:  # noqa: BLE001 - any problem: use tiktoken
+        return tiktoken_count
+
+    def fast_count(text: str) -> int:
+        try:
+            return backend_count(text)
+        except Exception:  # noqa: BLE001 - e.g. lone surrogates: tiktoken sanitizes them
+            return tiktoken_count(text)
+
+    return fast_count
+
+
+def render_functions_namespace(tools: list[Mapping[str, Any]]) -> str:
+    """Render tool definitions the way OpenAI is known to put functions in the prompt.
+
+    A TypeScript-like ``namespace functions { ... }`` block (as reverse-engineered by
+    the openai-chat-tokens project; OpenAI does not document it).
+    """
+    lines = ["namespace functions {", ""]
+    for tool in tools:
+        fn = tool.get("function") if "function" in tool else tool
+        if not isinstance(fn, Mapping):
+            continue
+        description = _str(fn.get("description"))
+        if description:
+            lines.append(f"// {description}")
+        params = fn.get("parameters")
+        params = params if isinstance(params, Mapping) else {}
+        properties = params.get("properties")
+        name = _str(fn.get("name"))
+        if isinstance(properties, Mapping) and properties:
+            lines.append(f"type {name} = (_: {{")
+            lines.append(_format_properties(params, 0))
+            lines.append("}) => any;")
+        else:
+            lines.append(f"type {name} = () => any;")
+        lines.append("")
+    lines.append("} // namespace functions")
+    return "\n".join(lines)
+
+
+def _format_properties(obj: Mapping[str, Any], indent: int) -> str:
+    required = obj.get("required")
+    required = required if isinstance(required, list) else []
+    properties = obj.get("properties")
+    lines: list[str] = []
+    if isinstance(properties, Mapping):
+        for name, param in properties.items():
+            param = param if isinstance(param, Mapping) else {}
+            description = _str(param.get("description"))
+            if description:
+                lines.append(f"// {description}")
+            optional = "" if name in required else "?"
+            lines.append(f"{name}{optional}: {_format_type(param, indent)},")
+    pad = " " * indent
+    return "\n".join(pad + line for line in lines)
+
+
+def _format_type(param: Mapping[str, Any], indent: int) -> str:
+    kind = param.get("type")
+    if isinstance(kind, list):
+        return " | ".join(_format_type({**param, "type": k}, indent) for k in kind) or "any"
+    enum = param.get("enum")
+    if kind == "string":
+        if isinstance(enum, list):
+            return " | ".join(f'"{v}"' for v in enum)
+        return "string"
+    if kind in ("number", "integer"):
+        if isinstance(enum, list):
+            return " | ".join(f"{v}" for v in enum)
+        return "number"
+    if kind in ("boolean", "null"):
+        return kind
+    if kind == "object":
+        return "\n".join(["{", _format_properties(param, indent + 2), "}"])
+    if kind == "array":
+        items = param.get("items")
+        if isinstance(items, Mapping):
+            return f"{_format_type(items, indent)}[]"
+        return "any[]"
+    return "any"
+
+
+class OpenAIChatCounter(BaseCounter):
+    """Billed prompt tokens of an OpenAI chat fine-tuning example.
+
+    Exact:
+      * the tokenizer (``cl100k_base`` or ``o200k_base``, loaded offline and checksummed);
+      * the per-message framing of OpenAI's cookbook ("How to count tokens with
+        tiktoken"): 3 tokens per message + the tokens of its role and content, +1 and
+        the tokens of ``name`` when present, +3 to prime the reply. For examples without
+        tools this equals the cookbook's ``num_tokens_from_messages``.
+
+    Best-known approximation (OpenAI does not document it):
+      * tool definitions: rendered as the TypeScript-like ``namespace functions {...}``
+        block OpenAI is known to inject, counted, +9; when a system message exists it
+        gets a trailing newline and the total drops by 4 (the functions reuse it);
+      * each tool call: tokens of its function name and of its ``arguments`` text, +3;
+        ``tool_call_id`` is not counted; legacy role ``function`` messages are 2 cheaper.
+
+    Content is counted with ``encode_ordinary`` (special-token text is plain text);
+    text parts are counted one by one, image parts count nothing.
+
+    ``trained``: the content and tool-call tokens (name + arguments + 3 per call) of
+    assistant messages whose ``weight`` is not 0, i.e. the cookbook's assistant-token
+    count extended to tool calls (no framing).
+    """
+
+    exact = True
+
+    def __init__(self, encoding_name: str = "o200k_base") -> None:
+        if encoding_name not in ("cl100k_base", "o200k_base"):
+            raise ValueError(f"OpenAI chat models use cl100k_base or o200k_base, not {encoding_name!r}")
+        self.encoding_name = encoding_name
+        self.name = f"{encoding_name} (tiktoken) + openai chat framing"
+
+    @property
+    def _count(self) -> Callable[[str], int]:
+        return count_function(self.encoding_name)
+
+    def count(self, example: Mapping[str, Any]) -> TokenCount:
+        count = self._count
+        tools = _tools(example)
+        total = REPLY_PRIMING
+        trained = 0
+        pad_system = bool(tools)
+        has_system = False
+        for message in _messages(example):
+            role = _str(message.get("role"))
+            texts = content_texts(message.get("content"))
+            if role == "system":
+                has_system = True
+                if pad_system:
+                    texts = texts[:-1] + [texts[-1] + "\n"] if texts else ["\n"]
+                    pad_system = False
+            content_tokens = 0
+            for text in texts:
+                if text:
+                    content_tokens += count(text)
+            for _call_id, fn_name, arguments in _tool_calls(message):
+                content_tokens += count(fn_name) + count(arguments) + TOOL_CALL_OVERHEAD
+            n = TOKENS_PER_MESSAGE + count(role) + content_tokens
+            name = message.get("name")
+            if isinstance(name, str) and name:
+                n += count(name) + TOKENS_PER_NAME
+            if role == "function":
+                n -= FUNCTION_ROLE_DISCOUNT
+            total += n
+            if is_trained(message):
+                trained += content_tokens
+        if tools:
+            total += count(render_functions_namespace(tools)) + FUNCTIONS_OVERHEAD
+            if has_system:
+                total -= SYSTEM_WITH_FUNCTIONS_DISCOUNT
+        return TokenCount(total=total, trained=trained)
+
+    def max_framing(self, example: Mapping[str, Any]) -> int:
+        tools = _tools(example)
+        bound = REPLY_PRIMING
+        for message in _messages(example):
+            bound += TOKENS_PER_MESSAGE + utf8_len(_str(message.get("role")))
+            name = message.get("name")
+            if isinstance(name, str) and name:
+                bound += utf8_len(name) + TOKENS_PER_NAME
+            for _call_id, fn_name, arguments in _tool_calls(message):
+                bound += utf8_len(fn_name) + utf8_len(arguments) + TOOL_CALL_OVERHEAD
+            if tools and message.get("role") == "system":
+                bound += 1  # the newline padding of the (first) system message
+        if tools:
+            bound += utf8_len(render_functions_namespace(tools)) + FUNCTIONS_OVERHEAD
+        return bound
