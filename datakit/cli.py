@@ -206,7 +206,8 @@ class _Usage(Exception):
     pass
 
 
-PLUGINS = ("datakit.cli_stats", "datakit.cli_convert", "datakit.cli_split", "datakit.cli_fix")
+PLUGINS = ("datakit.cli_stats", "datakit.cli_convert", "datakit.cli_split", "datakit.cli_chunk",
+           "datakit.cli_fix")
 
 
 def build_parser() -> argparse.ArgumentParser:

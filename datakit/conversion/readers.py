@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from datakit.convert import mapping as M
+from datakit.conversion import mapping as M
 from datakit.model import (ASSISTANT, IMAGE, ROLES, SYSTEM, TEXT, TOOL, USER, Conversation,
                            Message, Part, ToolCall)
 
