@@ -31,6 +31,7 @@ _LAZY = {
     "chunk": ("datakit.chunking", "chunk"),
     "verify": ("datakit.chunking", "verify"),
     "fix": ("datakit.fixing", "fix"),
+    "lint_dataset": ("datakit.engines.hf", "lint_dataset"),
 }
 
 __all__ = ["__version__", "lint", "Report", *_LAZY]
