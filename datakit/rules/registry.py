@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from datakit.diagnostics import Diagnostic, Severity
+from datakit.rules.fixes import FIXES
 
 ALL_FORMATS = "*"
 
@@ -38,7 +39,7 @@ class Rule:
     severity: Severity
     formats: tuple[str, ...] | str
     doc: str
-    fix: str | None = None  # what `datakit fix` does for it, if fixable
+    fix: str | None = None  # what `datakit fix` does for it, if fixable (from rules/fixes.py)
     source: str = ""  # seed file or reference tool behind the rule
 
     @property
@@ -90,7 +91,11 @@ def define(
     fix: str | None = None,
     source: str = "",
 ) -> Rule:
-    """Register a rule. Codes and names are unique; docs must have three sections."""
+    """Register a rule. Codes and names are unique; docs must have three sections.
+
+    Whether a rule is fixable, and how, comes from the declared-fix table
+    (:data:`datakit.rules.fixes.FIXES`), not from ``fix``: a fix exists only where
+    ``datakit fix`` implements one. ``fix`` is kept for the callers that pass it."""
     if code in RULES:
         raise ValueError(f"duplicate rule code {code}")
     if name in _NAMES:
@@ -101,7 +106,7 @@ def define(
     for section in ("## What it does", "## Why is this bad?", "## Example"):
         if section not in doc:
             raise ValueError(f"rule {code} docs lack {section!r}")
-    rule = Rule(code, name, Severity(severity), formats, doc, fix, source)
+    rule = Rule(code, name, Severity(severity), formats, doc, FIXES.get(code), source)
     RULES[code] = rule
     _NAMES[name] = code
     return rule
