@@ -67,7 +67,7 @@ def _diff(result, out_label: str) -> list[str]:
                                             c.after.decode("utf-8", errors="replace"))):
             if text is None:
                 continue
-            body = text[:-1] if text.endswith("\n") else text
+            body = text.removesuffix("\n")
             lines.append(f"{mark}{body}")
             if not text.endswith("\n"):
                 lines.append("\\ No newline at end of file")
@@ -124,4 +124,4 @@ def run(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
-__all__ = ["add_parsers", "run", "UsageError"]
+__all__ = ["UsageError", "add_parsers", "run"]

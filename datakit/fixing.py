@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
-import html
 import json
 import os
 import re
@@ -39,8 +38,8 @@ from typing import Any
 import orjson
 
 from datakit import sources
-from datakit.diagnostics import Diagnostic
 from datakit.fixers import AMBIGUOUS, FIXERS, FixContext
+from datakit.fixers.result import Change, FixResult
 from datakit.fixers.tools import add_to_catalog
 from datakit.linter.kernel import BOM, KernelConfig, lint_lines
 from datakit.linter.run import UsageError
@@ -100,140 +99,6 @@ class FixOptions:
                              f"fixable codes: {fixable}")
         self.enabled = frozenset(on)
         return self
-
-
-# --------------------------------------------------------------------------- results
-
-@dataclass(slots=True)
-class Change:
-    """What happened to one input line."""
-
-    line: int  # 1-based input line (row number + 1 for in-memory data)
-    out_line: int | None  # 1-based output line; None when the line was removed
-    fixes: list[tuple[str, str]]  # (code, JSON pointer) per applied fix
-    before: bytes | None = None
-    after: bytes | None = None
-
-    @property
-    def codes(self) -> list[str]:
-        return sorted({c for c, _ in self.fixes})
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"line": self.line, "out_line": self.out_line,
-                             "fixes": [{"code": c, "name": registry.RULES[c].name, "pointer": p}
-                                       for c, p in self.fixes]}
-        if self.before is not None:
-            d["before"] = self.before.decode("utf-8", errors="replace")
-            d["after"] = None if self.after is None else self.after.decode("utf-8", errors="replace")
-        return d
-
-
-@dataclass(slots=True)
-class FixResult:
-    """What ``fix`` did (``fixed``, ``changes``) and what remains (``report``: the lint of
-    the output, with the target's limits when one was given)."""
-
-    source: str
-    output: str | None
-    format: str | None
-    target: str | None
-    fixed: Counter = field(default_factory=Counter)  # code -> fixes applied
-    changes: list[Change] = field(default_factory=list)
-    report: Report = field(default_factory=Report)
-    lines_in: int = 0
-    lines_out: int = 0
-    dry_run: bool = False
-    backup: str | None = None
-    data: Any = None  # the fixed records / DataFrame / Dataset for in-memory sources
-
-    @property
-    def remaining(self) -> list[Diagnostic]:
-        """Every diagnostic of the fixed output: what no declared fix could repair."""
-        return self.report.diagnostics
-
-    @property
-    def ok(self) -> bool:
-        """True when the output has no error-severity diagnostic."""
-        return self.report.ok
-
-    @property
-    def changed_lines(self) -> int:
-        return sum(1 for c in self.changes if c.out_line is not None)
-
-    @property
-    def removed_lines(self) -> int:
-        return sum(1 for c in self.changes if c.out_line is None)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "output": self.output,
-            "format": self.format,
-            "target": self.target,
-            "dry_run": self.dry_run,
-            "backup": self.backup,
-            "lines_in": self.lines_in,
-            "lines_out": self.lines_out,
-            "changed_lines": self.changed_lines,
-            "removed_lines": self.removed_lines,
-            "fixed": {c: {"count": n, "name": registry.RULES[c].name, "fix": FIXES[c]}
-                      for c, n in sorted(self.fixed.items())},
-            "changes": [c.to_dict() for c in self.changes],
-            "remaining": [d.to_dict() for d in self.remaining],
-            "ok": self.ok,
-        }
-
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
-
-    def to_pandas(self):
-        """One row per applied fix (``status="fixed"``) and per remaining diagnostic
-        (``status="remaining"``)."""
-        import pandas as pd
-
-        rows = []
-        for c in self.changes:
-            for code, ptr in c.fixes:
-                rows.append({"status": "fixed", "line": c.line, "out_line": c.out_line,
-                             "code": code, "name": registry.RULES[code].name,
-                             "severity": registry.RULES[code].severity.value,
-                             "message": FIXES[code], "pointer": ptr})
-        for d in self.remaining:
-            rows.append({"status": "remaining", "line": d.extra.get("input_line"),
-                         "out_line": d.line, "code": d.code, "name": d.name,
-                         "severity": d.severity.value, "message": d.message, "pointer": d.pointer})
-        cols = ["status", "line", "out_line", "code", "name", "severity", "message", "pointer"]
-        return pd.DataFrame(rows, columns=cols)
-
-    def summary_lines(self) -> list[str]:
-        verb = "would fix" if self.dry_run else "fixed"
-        n = sum(self.fixed.values())
-        out = [f"{verb} {n} problem(s): {self.changed_lines} line(s) changed, "
-               f"{self.removed_lines} removed ({self.lines_in} in, {self.lines_out} out)"]
-        for code, count in sorted(self.fixed.items()):
-            out.append(f"  {count:>6}  {code}  {registry.RULES[code].name:<34} {FIXES[code]}")
-        return out
-
-    def __str__(self) -> str:
-        return "\n".join(self.summary_lines())
-
-    def _repr_html_(self) -> str:
-        s = self.report.summary
-        status = "✅ output lints clean of errors" if self.ok else f"❌ {s['errors']} error(s) remain"
-        head = (f"<p><b>datakit fix</b>: {sum(self.fixed.values())} fix(es) on "
-                f"{self.changed_lines} line(s), {self.removed_lines} line(s) removed; {status}, "
-                f"{s['warnings']} warning(s)</p>")
-        rows = "".join(
-            f"<tr><td><code>{c}</code></td><td>{html.escape(registry.RULES[c].name)}</td>"
-            f"<td>{n}</td><td>{html.escape(FIXES[c])}</td></tr>"
-            for c, n in sorted(self.fixed.items()))
-        fixed = ("<table><thead><tr><th>code</th><th>name</th><th>fixed</th><th>what the fix "
-                 "did</th></tr></thead><tbody>" + rows + "</tbody></table>") if rows else ""
-        remaining = ""
-        if self.remaining:
-            remaining = "<p><b>Remaining</b> (not fixable automatically)</p>" + \
-                self.report._repr_html_().split("</p>", 1)[1]
-        return head + fixed + remaining
 
 
 # --------------------------------------------------------------------------- the line kernel
@@ -469,8 +334,21 @@ def _writer(path: str, overwrite: bool) -> Iterator[Any]:
             yield fh
 
 
+def _annotate(report: Report, changes: list[Change]) -> Report:
+    """Give each remaining diagnostic the input line it came from (``extra["input_line"]``)."""
+    import bisect
+
+    removed = [c.line for c in changes if c.out_line is None]
+    # output lines written before each removed input line
+    before = [line - 1 - k for k, line in enumerate(removed)]
+    for d in report.diagnostics:
+        if d.line is not None:
+            d.extra["input_line"] = d.line + bisect.bisect_left(before, d.line)
+    return report
+
+
 def _lint_output(path: str, fmt: str | None, opts: FixOptions, label: str,
-                 line_map: dict[int, int]) -> Report:
+                 changes: list[Change]) -> Report:
     from datakit.linter.run import LintOptions, lint_paths
 
     report = lint_paths([path], LintOptions(format=fmt or opts.format, target=opts.target))
@@ -478,9 +356,7 @@ def _lint_output(path: str, fmt: str | None, opts: FixOptions, label: str,
         f.path = label
     for d in report.diagnostics:
         d.path = label
-        if d.line is not None and d.line in line_map:
-            d.extra["input_line"] = line_map[d.line]
-    return report
+    return _annotate(report, changes)
 
 
 def fix_file(path: str, output: str | None, opts: FixOptions, *, in_place: bool = False,
@@ -526,7 +402,6 @@ def fix_file(path: str, output: str | None, opts: FixOptions, *, in_place: bool 
         os.close(fd)
     else:
         dest = output  # type: ignore[assignment]
-    line_map: dict[int, int] = {}
     lines_in = 0
     try:
         with _writer(dest, overwrite=True) as out:
@@ -535,11 +410,10 @@ def fix_file(path: str, output: str | None, opts: FixOptions, *, in_place: bool 
                     lines_in += 1
                     if new is not None:
                         out.write(new)
-                        line_map[len(line_map) + 1] = lines_in
             if in_place and fixer.changes and backup:
                 shutil.copy2(path, backup)  # before the atomic rename replaces the original
         label = path if dry_run else dest
-        report = _lint_output(dest, fmt, opts, label, line_map)
+        report = _lint_output(dest, fmt, opts, label, fixer.changes)
     finally:
         if dry_run:
             with contextlib.suppress(FileNotFoundError):
@@ -553,15 +427,12 @@ def fix_file(path: str, output: str | None, opts: FixOptions, *, in_place: bool 
 # --------------------------------------------------------------------------- in memory
 
 def _lint_lines_report(lines: list[bytes], fmt: str | None, opts: FixOptions, label: str,
-                       line_map: dict[int, int]) -> Report:
+                       changes: list[Change]) -> Report:
     from datakit.api import lint_records
     from datakit.linter.run import LintOptions
 
     report = lint_records(lines, LintOptions(format=fmt or opts.format, target=opts.target), label)
-    for d in report.diagnostics:
-        if d.line is not None and d.line in line_map:
-            d.extra["input_line"] = line_map[d.line]
-    return report
+    return _annotate(report, changes)
 
 
 def _fix_memory_lines(lines: list[bytes], opts: FixOptions, label: str
@@ -583,108 +454,18 @@ def fix_records(records: list[Any], opts: FixOptions, label: str
     lines = list(sources.to_lines(records))
     fixer, out, fmt = _fix_memory_lines(lines, opts, label)
     changed = {c.line for c in fixer.changes}
-    kept, new_records, out_lines, line_map = [], [], [], {}
+    kept, new_records, out_lines = [], [], []
     for i, (rec, new) in enumerate(zip(records, out, strict=True)):
         if new is None:
             continue
         kept.append(i)
         out_lines.append(new)
-        line_map[len(out_lines)] = i + 1
         new_records.append(json.loads(new) if (i + 1) in changed else rec)
-    report = _lint_lines_report(out_lines, fmt, opts, label, line_map)
+    report = _lint_lines_report(out_lines, fmt, opts, label, fixer.changes)
     result = FixResult(source=label, output=None, format=fmt, target=opts.target,
                        fixed=fixer.fixed, changes=fixer.changes, report=report,
                        lines_in=len(lines), lines_out=len(out_lines))
     return result, kept, new_records
-
-
-def _fix_pandas(df: Any, opts: FixOptions) -> FixResult:
-    import pandas as pd
-
-    records = [sources.strip_nulls(r) for r in df.to_dict(orient="records")]
-    result, kept, new_records = fix_records(records, opts, "<DataFrame>")
-    # the input's columns first (those some row still has), then any a fix added (`tools`)
-    present = {c for r in new_records for c in r}
-    columns = [c for c in df.columns if c in present or not new_records]
-    columns += list(dict.fromkeys(c for r in new_records for c in r if c not in df.columns))
-    out = pd.DataFrame(new_records, index=df.index[kept], columns=columns)
-    result.data = out
-    return result
-
-
-# --------------------------------------------------------------------------- datasets
-
-def _fix_batch(table, indices, *, fmt, opts, catalog):
-    """``Dataset.map`` batch function: rows → raw lines → fixed lines (as text)."""
-    rows = [sources.strip_nulls(r) for r in table.to_pylist()]
-    lines = list(sources.to_lines(rows))
-    first = (indices[0] + 1) if len(indices) else 1
-    fixer = LineFixer(fmt, opts, path="<Dataset>", catalog=catalog, first_line=first,
-                      dedupe=False)  # duplicates span batches: removed after the map
-    out = fixer.feed(lines)
-    fixes = {c.line: [f"{code} {ptr}" for code, ptr in c.fixes] for c in fixer.changes}
-    return {
-        "__datakit_line": [None if b is None else b.decode("utf-8") for b in out],
-        "__datakit_fixes": [fixes.get(first + k, []) for k in range(len(out))],
-    }
-
-
-def _fix_dataset(ds: Any, opts: FixOptions, num_proc: int | None, batch_size: int) -> FixResult:
-    import datasets
-    from functools import partial
-
-    opts.resolve()
-    head = list(sources.to_lines(sources.strip_nulls(r) for r in ds.select(range(min(64, len(ds))))))
-    fmt = _format_of(head, opts)
-    catalog: dict[str, Any] = {}
-    if _needs_catalog(fmt, opts):
-        for start in range(0, len(ds), 1000):
-            chunk = ds.select(range(start, min(start + 1000, len(ds))))
-            for r in chunk:
-                add_to_catalog(catalog, sources.strip_nulls(r))
-    fn = partial(_fix_batch, fmt=fmt, opts=opts, catalog=catalog)
-    mapped = ds.with_format("arrow").map(
-        fn, batched=True, batch_size=batch_size, with_indices=True, num_proc=num_proc,
-        remove_columns=ds.column_names, desc=f"datakit fix ({fmt})",
-        features=datasets.Features({"__datakit_line": datasets.Value("string"),
-                                    "__datakit_fixes": datasets.Sequence(datasets.Value("string"))}))
-    fixed: Counter = Counter()
-    changes: list[Change] = []
-    seen: set[bytes] = set()
-    records, out_lines, line_map = [], [], {}
-    dedupe = "D004" in opts.enabled and fmt is not None
-    col_lines = mapped["__datakit_line"]
-    col_fixes = mapped["__datakit_fixes"]
-    for i, (text, fx) in enumerate(zip(col_lines, col_fixes, strict=True)):
-        applied = [tuple(s.split(" ", 1)) for s in fx]
-        applied = [(a[0], a[1] if len(a) > 1 else "") for a in applied]
-        if text is None:
-            changes.append(Change(i + 1, None, applied))
-            continue
-        raw = text.encode("utf-8")
-        if dedupe:
-            digest = _digest(raw)
-            if digest in seen:
-                changes.append(Change(i + 1, None, applied + [("D004", "")]))
-                continue
-            seen.add(digest)
-        out_lines.append(raw)
-        line_map[len(out_lines)] = i + 1
-        records.append(json.loads(raw))
-        if applied:
-            changes.append(Change(i + 1, len(out_lines), applied))
-    for c in changes:
-        for code, _ in c.fixes:
-            fixed[code] += 1
-    out = datasets.Dataset.from_list(records) if records else datasets.Dataset.from_dict(
-        {c: [] for c in ds.column_names})
-    with contextlib.suppress(Exception):  # keep the input's feature types where they still fit
-        if set(out.column_names) == set(ds.column_names):
-            out = out.select_columns(ds.column_names).cast(ds.features)
-    report = _lint_lines_report(out_lines, fmt, opts, "<Dataset>", line_map)
-    return FixResult(source="<Dataset>", output=None, format=fmt, target=opts.target,
-                     fixed=fixed, changes=changes, report=report, lines_in=len(ds),
-                     lines_out=len(out_lines), data=out)
 
 
 # --------------------------------------------------------------------------- the API
@@ -736,14 +517,27 @@ def fix(
         raise UsageError("output= and in_place= are for files; in-memory data comes back in "
                          "result.data")
     if kind == "pandas":
-        return _fix_pandas(source, opts)
+        from datakit.fixers.frames import fix_pandas
+
+        return fix_pandas(source, opts)
     if kind == "datasets":
-        return _fix_dataset(source, opts, num_proc, batch_size)
+        from datakit.fixers.frames import fix_dataset
+
+        return fix_dataset(source, opts, num_proc, batch_size)
     records = list(sources.iter_records(source))
     result, _, new_records = fix_records(records, opts, "<records>")
     result.data = new_records
     return result
 
 
-__all__ = ["fix", "fix_file", "fix_records", "FixResult", "FixOptions", "Change", "LineFixer",
-           "LINE_FIXES", "AMBIGUOUS"]
+__all__ = [
+    "AMBIGUOUS",
+    "LINE_FIXES",
+    "Change",
+    "FixOptions",
+    "FixResult",
+    "LineFixer",
+    "fix",
+    "fix_file",
+    "fix_records",
+]

@@ -51,6 +51,6 @@ def fixer(code: str, *, structural: bool = False) -> Callable[[FixerFn], FixerFn
     return register
 
 
-from datakit.fixers import roles, tools  # noqa: E402,F401  (registration)
+from datakit.fixers import roles, tools  # noqa: F401  (registration)
 
 __all__ = ["AMBIGUOUS", "FIXERS", "FixContext", "Fixer", "fixer"]
