@@ -414,6 +414,11 @@ def fix_file(path: str, output: str | None, opts: FixOptions, *, in_place: bool 
                 shutil.copy2(path, backup)  # before the atomic rename replaces the original
         label = path if dry_run else dest
         report = _lint_output(dest, fmt, opts, label, fixer.changes)
+        if dry_run:  # there is no output file to point into: speak in input lines
+            for d in report.diagnostics:
+                if d.line is not None:
+                    d.extra["output_line"] = d.line
+                    d.line = d.extra["input_line"]
     finally:
         if dry_run:
             with contextlib.suppress(FileNotFoundError):

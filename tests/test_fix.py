@@ -306,3 +306,78 @@ def test_api_dataset_in_dataset_out():
     assert "weight" not in {k for m in out[0]["messages"] for k, v in m.items()
                             if v is not None and m["role"] == "user"}
     assert datakit.lint(out, target="mistral").ok
+
+
+# --------------------------------------------------------------------------- properties
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPORA = sorted([*(ROOT / "examples").glob("*.jsonl"),
+                  *(ROOT / "tests" / "fixtures" / "seeds").glob("*.jsonl")])
+# Fixes that apply whenever their rule fires; the others (T015, T018, R003, R004) leave an
+# example alone when the repair would be a guess, and the rule stays reported.
+UNCONDITIONAL = {"J002", "J003", "J004", "J011", "D004", "R010", "T001", "T008", "T009",
+                 "T011", "T012"}
+
+
+@pytest.mark.parametrize("path", CORPORA, ids=[p.name for p in CORPORA])
+def test_fix_is_idempotent_and_leaves_nothing_fixable(path, tmp_path):
+    fmt = path.stem if path.parent.name == "seeds" else "auto"
+    target = "mistral" if path.stem.startswith("mistral") else None
+    opts = {"merge_consecutive": True, "trim_trailing": True}
+    once, twice = tmp_path / "once.jsonl", tmp_path / "twice.jsonl"
+    first = datakit.fix(path, target=target, format=fmt, output=once, **opts)
+    second = datakit.fix(once, target=target, format=fmt, output=twice, **opts)
+    assert twice.read_bytes() == once.read_bytes()
+    assert sum(second.fixed.values()) == 0
+    assert not {d.code for d in first.remaining} & UNCONDITIONAL
+    # every line the fix did not touch is copied byte for byte
+    src = path.read_bytes().splitlines(keepends=True)
+    out = once.read_bytes().splitlines(keepends=True)
+    touched = {c.line for c in first.changes}
+    kept = [line for i, line in enumerate(src, 1) if i not in touched]
+    assert [line for line in out if line in kept] == kept
+
+
+def test_unparseable_lines_are_kept_while_framing_is_fixed(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b'{"messages": [}\r\n' + json.dumps(GOOD).encode() + b"\r\n")
+    out = tmp_path / "out.jsonl"
+    result = datakit.fix(src, output=out)
+    assert out.read_bytes() == b'{"messages": [}\n' + json.dumps(GOOD).encode() + b"\n"
+    assert result.fixed == {"J003": 2}
+    assert [d.code for d in result.remaining] == ["J005"]
+
+
+def test_compressed_input_and_output(tmp_path):
+    import gzip
+
+    src = tmp_path / "in.jsonl.gz"
+    row = json.dumps({"messages": [{"role": "user", "content": "q", "weight": 0},
+                                   {"role": "assistant", "content": "a"}]}).encode()
+    src.write_bytes(gzip.compress(row + b"\n" + row + b"\n"))
+    out = tmp_path / "out.jsonl.gz"
+    result = datakit.fix(src, output=out)
+    assert result.fixed == {"R010": 2, "D004": 1}
+    lines = gzip.decompress(out.read_bytes()).splitlines()
+    assert len(lines) == 1 and "weight" not in json.loads(lines[0])["messages"][0]
+
+
+def test_in_place_without_changes_makes_no_backup(write_jsonl):
+    src = write_jsonl("in.jsonl", [GOOD])
+    before = src.read_bytes()
+    result = datakit.fix(src, in_place=True)
+    assert result.backup is None and not result.changes
+    assert src.read_bytes() == before
+    assert not src.with_name("in.jsonl.bak").exists()
+
+
+def test_remaining_diagnostics_point_back_to_input_lines(write_jsonl, tmp_path):
+    lone = {"messages": [{"role": "user", "content": "hi"}]}
+    src = write_jsonl("in.jsonl", [GOOD, GOOD, GOOD, lone])
+    dry = datakit.fix(src)  # no output: a dry run, diagnostics in input lines
+    assert [(d.code, d.line, d.extra["output_line"]) for d in dry.remaining] == [("R008", 4, 2)]
+    out = tmp_path / "out.jsonl"
+    real = datakit.fix(src, output=out)
+    assert [(d.code, d.line, d.extra["input_line"]) for d in real.remaining] == [("R008", 2, 4)]
+    r = run_cli("fix", src, "--dry-run")
+    assert r.returncode == 1 and f"{src}:4:" in r.stdout

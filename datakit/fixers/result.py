@@ -112,7 +112,8 @@ class FixResult:
                              "message": FIXES[code], "pointer": ptr})
         for d in self.remaining:
             rows.append({"status": "remaining", "line": d.extra.get("input_line"),
-                         "out_line": d.line, "code": d.code, "name": d.name,
+                         "out_line": d.extra.get("output_line", d.line), "code": d.code,
+                         "name": d.name,
                          "severity": d.severity.value, "message": d.message, "pointer": d.pointer})
         cols = ["status", "line", "out_line", "code", "name", "severity", "message", "pointer"]
         return pd.DataFrame(rows, columns=cols)
