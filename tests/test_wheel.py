@@ -21,6 +21,9 @@ def test_wheel_installs_and_lints(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     schemas = [n for n in names if n.startswith("datakit/schemas/") and n.endswith(".schema.json")]
     assert len(schemas) == 11, names
+    # every module of the source tree ships (pyproject lists the packages explicitly)
+    source = {str(p.relative_to(ROOT)) for p in (ROOT / "datakit").rglob("*.py")}
+    assert source - set(names) == set(), "add the missing packages to pyproject.toml"
     # A fresh venv; the heavy dependencies come from this interpreter's site-packages
     # through a path entry (not a site dir, so no editable finder of this checkout leaks in).
     env_dir = tmp_path / "venv"
