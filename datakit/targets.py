@@ -145,13 +145,14 @@ def table() -> dict[str, Target]:
         if not model:
             raise UnknownTarget(f"[tool.datakit.targets] key {key!r} must be 'provider:model'")
         clean = {k.replace("-", "_"): v for k, v in spec.items()}
+        single_format = clean.pop("format", None)  # shorthand for formats = [format]
         bad = set(clean) - names
         if bad:
             raise UnknownTarget(f"[tool.datakit.targets.{key!r}] unknown keys: {', '.join(sorted(bad))}")
         if "formats" in clean:
             clean["formats"] = tuple(clean["formats"])
-        elif "format" in spec:
-            clean["formats"] = (spec["format"],)
+        elif single_format is not None:
+            clean["formats"] = (single_format,)
         if key in out:
             out[key] = replace(out[key], **clean)
         else:

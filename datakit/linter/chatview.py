@@ -64,4 +64,31 @@ def views(obj: dict, fmt: str) -> list[dict]:
                     v["name"] = m["sender_name"]
                 msgs.append(v)
         return [{"messages": msgs}]
+    if fmt == "sharegpt":
+        msgs = []
+        if isinstance(obj.get("system"), str):
+            msgs.append({"role": "system", "content": obj["system"]})
+        for t in obj.get("conversations") or []:
+            if isinstance(t, dict):
+                role = _SHAREGPT_ROLE.get(t.get("from"), "user")
+                msgs.append({"role": role, "content": t.get("value")})
+        return [{"messages": msgs}]
+    if fmt == "alpaca":
+        msgs = []
+        if isinstance(obj.get("system"), str):
+            msgs.append({"role": "system", "content": obj["system"]})
+        for pair in obj.get("history") or []:
+            if isinstance(pair, list) and len(pair) == 2:
+                msgs += [{"role": "user", "content": pair[0]},
+                         {"role": "assistant", "content": pair[1]}]
+        prompt = "\n".join(str(obj[k]) for k in ("instruction", "input") if obj.get(k))
+        msgs += [{"role": "user", "content": prompt},
+                 {"role": "assistant", "content": obj.get("output")}]
+        return [{"messages": msgs}]
     return []
+
+
+# ShareGPT speakers as chat roles (tool calls and observations count as text here).
+_SHAREGPT_ROLE = {"system": "system", "human": "user", "user": "user", "gpt": "assistant",
+                  "assistant": "assistant", "function_call": "assistant",
+                  "observation": "tool", "tool": "tool"}
