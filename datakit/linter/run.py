@@ -381,6 +381,13 @@ def lint_paths(paths: Iterable[str], opts: LintOptions) -> Report:
         val[0].extra["role"] = "validation"
         val[1].extend(validation_checks([(fr, res) for fr, _, res in done[:-1]],
                                         (val[0], val[2]), opts.target))
+        # group-key leakage (D101): near-copies that D006's exact match misses
+        from datakit.splitting import group_leaks
+
+        exact = {d.line for d in val[1] if d.code == "D006"}
+        for fr, _, _ in done[:-1]:
+            val[1].extend(d for d in group_leaks(fr.path, opts.validation)
+                          if d.line not in exact and "exact copy" not in d.message)
     return build_report([(fr, diags) for fr, diags, _ in done], opts)
 
 

@@ -1,0 +1,643 @@
+"""``datakit split``: deterministic, leakage-free train/validation splits within caps.
+
+Each example is assigned by a **seeded hash of its group key**, never by shuffling:
+
+* the same input and seed give the same split, and reordering lines changes nothing;
+* with ``val_ratio`` an example goes to validation when ``hash(seed, key) < ratio``,
+  a fact about the example alone, so appending examples never moves old ones;
+* the default group key is the normalised system prompt plus the first user turn,
+  so near-copies of one conversation (and exact duplicates) share a side.
+
+``val_count`` / ``val_bytes`` and ``stratify_by`` take the groups with the smallest
+hashes instead (exact sizes and proportions); they stay order-independent, but an
+appended group with a small hash can displace the boundary group.
+
+Provider caps (``target``) are applied after assignment, by moving whole groups
+with the largest hashes back to training (or, for a minimum, the smallest into
+validation), and the result reports every cap against the size achieved.
+
+Two passes over a file, constant memory apart from one small record per group:
+pass 1 computes keys and sizes, pass 2 copies each raw line, byte for byte, to its
+side. Outputs are written atomically; the input is never touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import math
+import os
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from datakit import sources
+from datakit.diagnostics import Diagnostic
+from datakit.io import reader
+from datakit.io.atomic import atomic_write
+
+DEFAULT_RATIO = 0.1
+MISSING = "<missing>"
+
+
+class SplitError(ValueError):
+    """The split cannot be made as asked (bad options, unreadable input)."""
+
+
+# --------------------------------------------------------------------------- keys
+
+_WS = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """NFKC, case-folded, whitespace collapsed: near-copies get the same key."""
+    return _WS.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") for p in content
+                        if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return "" if content is None else json.dumps(content, sort_keys=True, ensure_ascii=False)
+
+
+def _chat_key(msgs: Any) -> tuple[str, str] | None:
+    if not isinstance(msgs, list):
+        return None
+    system, user = "", None
+    for m in msgs:
+        if not isinstance(m, dict):
+            continue
+        role = m.get("role")
+        if role == "system" and not system:
+            system = _text(m.get("content"))
+        elif role == "user" and user is None:
+            user = _text(m.get("content"))
+            break
+    return (system, user) if user is not None else None
+
+
+def default_key_parts(obj: Any) -> tuple[str, str] | None:
+    """(system prompt, first user turn) of an example in any supported format."""
+    if not isinstance(obj, dict):
+        return None
+    if "messages" in obj and isinstance(obj["messages"], list):
+        msgs = obj["messages"]
+        if msgs and isinstance(msgs[0], dict) and "sender_type" in msgs[0]:  # MiniMax
+            system = obj.get("prompt") if isinstance(obj.get("prompt"), str) else " ".join(
+                _text(b.get("content")) for b in obj.get("bot_setting") or [] if isinstance(b, dict))
+            user = next((_text(m.get("text")) for m in msgs
+                         if isinstance(m, dict) and m.get("sender_type") == "USER"), None)
+            return (system, user) if user is not None else None
+        return _chat_key(msgs)
+    if isinstance(obj.get("input"), dict):  # OpenAI preference
+        return _chat_key(obj["input"].get("messages"))
+    if isinstance(obj.get("conversations"), list):  # ShareGPT
+        system = obj.get("system") if isinstance(obj.get("system"), str) else ""
+        for t in obj["conversations"]:
+            if isinstance(t, dict) and t.get("from") == "system" and not system:
+                system = _text(t.get("value"))
+            elif isinstance(t, dict) and t.get("from") in ("human", "user"):
+                return system, _text(t.get("value"))
+        return None
+    if "instruction" in obj:  # Alpaca
+        system = obj.get("system") if isinstance(obj.get("system"), str) else ""
+        return system, f"{_text(obj.get('instruction'))}\n{_text(obj.get('input'))}"
+    return None
+
+
+def field_path(obj: Any, path: str) -> Any:
+    """``a.b.0.c`` into ``obj``; raises KeyError when a part is missing."""
+    cur = obj
+    for part in path.split("."):
+        if isinstance(cur, list) and part.lstrip("-").isdigit():
+            cur = cur[int(part)]
+        elif isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        else:
+            raise KeyError(part)
+    return cur
+
+
+def _canonical(value: Any) -> str:
+    if isinstance(value, str):
+        return normalise(value)
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def group_key(obj: Any, raw: bytes, group_by: str | None = None) -> tuple[str, bool]:
+    """The group key of one example, and whether ``group_by`` was missing."""
+    if group_by:
+        try:
+            return "f:" + _canonical(field_path(obj, group_by)), False
+        except (KeyError, IndexError, TypeError):
+            missing = True
+    else:
+        missing = False
+    parts = default_key_parts(obj)
+    if parts is not None:
+        return "d:" + normalise(parts[0]) + "\x1f" + normalise(parts[1]), missing
+    # nothing recognisable: the example is its own group (duplicates still coincide)
+    body = json.dumps(obj, sort_keys=True, ensure_ascii=False) if obj is not None else \
+        raw.strip().decode("utf-8", "replace")
+    return "r:" + body, missing
+
+
+def key_hash(seed: int | str, key: str) -> int:
+    """64-bit seeded hash of a group key (blake2b: stable across runs and machines)."""
+    h = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8,
+                        key=str(seed).encode()[:64])
+    return int.from_bytes(h.digest(), "big")
+
+
+def _u(h: int) -> float:
+    return h / 2.0 ** 64
+
+
+# --------------------------------------------------------------------------- results
+
+@dataclass
+class Cap:
+    name: str
+    limit: str
+    achieved: str
+    ok: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "limit": self.limit, "achieved": self.achieved, "ok": self.ok}
+
+
+@dataclass
+class SplitResult:
+    """What ``split`` did: sizes of each side, caps met, and what it had to adjust."""
+
+    source: str
+    train_path: str | None
+    val_path: str | None
+    seed: int | str
+    group_by: str | None
+    examples: int = 0
+    groups: int = 0
+    train_examples: int = 0
+    val_examples: int = 0
+    train_bytes: int = 0
+    val_bytes: int = 0
+    blank_lines: int = 0
+    invalid_lines: int = 0
+    moved_by_caps: int = 0
+    caps: list[Cap] = field(default_factory=list)
+    findings: list[Diagnostic] = field(default_factory=list)
+    strata: dict[str, tuple[int, int]] = field(default_factory=dict)  # stratum -> (train, val)
+    train: Any = None  # in-memory sources: the rows of each side (DataFrame / Dataset / list)
+    val: Any = None
+    val_lines: list[int] = field(default_factory=list, repr=False)  # 1-based source lines
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.caps) and not any(
+            d.severity.value == "error" for d in self.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source, "train": self.train_path, "validation": self.val_path,
+            "seed": self.seed, "group_by": self.group_by, "examples": self.examples,
+            "groups": self.groups, "train_examples": self.train_examples,
+            "val_examples": self.val_examples, "train_bytes": self.train_bytes,
+            "val_bytes": self.val_bytes, "blank_lines": self.blank_lines,
+            "invalid_lines": self.invalid_lines, "moved_by_caps": self.moved_by_caps,
+            "caps": [c.to_dict() for c in self.caps],
+            "strata": {k: {"train": t, "validation": v} for k, (t, v) in self.strata.items()},
+            "findings": [d.to_dict() for d in self.findings], "ok": self.ok,
+        }
+
+    def __str__(self) -> str:
+        share = self.val_examples / self.examples if self.examples else 0.0
+        out = [f"datakit split {self.source}: {self.examples:,} examples in {self.groups:,} groups",
+               f"  train       {self.train_examples:>9,} examples {self.train_bytes:>14,} bytes"
+               + (f"  -> {self.train_path}" if self.train_path else ""),
+               f"  validation  {self.val_examples:>9,} examples {self.val_bytes:>14,} bytes"
+               f"  ({share:.1%})" + (f"  -> {self.val_path}" if self.val_path else "")]
+        for c in self.caps:
+            out.append(f"  cap {c.name}: {c.limit}; achieved {c.achieved} "
+                       f"[{'ok' if c.ok else 'NOT MET'}]")
+        if self.moved_by_caps:
+            out.append(f"  {self.moved_by_caps:,} example(s) moved between sides to meet the caps")
+        for name, (t, v) in sorted(self.strata.items()):
+            tot = t + v
+            out.append(f"  stratum {name!r}: {t:,} train / {v:,} validation "
+                       f"({v / tot if tot else 0:.1%})")
+        if self.blank_lines:
+            out.append(f"  {self.blank_lines:,} blank line(s) skipped")
+        if self.invalid_lines:
+            out.append(f"  {self.invalid_lines:,} line(s) are not valid JSON; each is its own "
+                       "group (run datakit lint)")
+        for d in self.findings:
+            out.append(f"  {d.code} [{d.severity.value}] {d.message}")
+        return "\n".join(out)
+
+    def __repr__(self) -> str:
+        return (f"<SplitResult {self.train_examples:,} train / {self.val_examples:,} validation, "
+                f"{len(self.caps)} cap(s) {'met' if self.ok else 'NOT met'}>")
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><td>{html.escape(a)}</td><td>{b:,}</td><td>{c:,}</td></tr>"
+                       for a, b, c in (("train", self.train_examples, self.train_bytes),
+                                       ("validation", self.val_examples, self.val_bytes)))
+        caps = "".join(f"<tr><td>{html.escape(c.name)}</td><td>{html.escape(c.limit)}</td>"
+                       f"<td>{html.escape(c.achieved)}</td><td>{'✔' if c.ok else '✘'}</td></tr>"
+                       for c in self.caps)
+        out = (f"<div><b>datakit split</b> — {self.examples:,} examples, {self.groups:,} groups"
+               "</div><table><tr><th>side</th><th>examples</th><th>bytes</th></tr>"
+               f"{rows}</table>")
+        if caps:
+            out += ("<table><tr><th>cap</th><th>limit</th><th>achieved</th><th>ok</th></tr>"
+                    f"{caps}</table>")
+        return out
+
+
+# --------------------------------------------------------------------------- pass 1
+
+@dataclass
+class _Group:
+    h: int
+    examples: int = 0
+    bytes: int = 0
+    stratum: str = ""
+    val: bool = False
+
+
+def _scan(lines, seed, group_by, stratify_by, findings_cb):
+    """Pass 1: per line, the group hash (or None for blank lines); per group, sizes."""
+    groups: dict[int, _Group] = {}
+    line_groups: list[int | None] = []
+    blank = invalid = 0
+    missing_group = missing_stratum = 0
+    for raw in lines:
+        body = raw.strip()
+        if body.startswith(b"\xef\xbb\xbf"):
+            body = body[3:]
+        if not body:
+            line_groups.append(None)
+            blank += 1
+            continue
+        try:
+            obj = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            obj = None
+            invalid += 1
+        key, missing = group_key(obj, body, group_by)
+        missing_group += missing
+        h = key_hash(seed, key)
+        g = groups.get(h)
+        if g is None:
+            stratum = ""
+            if stratify_by:
+                try:
+                    stratum = _canonical(field_path(obj, stratify_by))
+                except (KeyError, IndexError, TypeError):
+                    stratum = MISSING
+                    missing_stratum += 1
+            g = groups[h] = _Group(h, stratum=stratum)
+        g.examples += 1
+        g.bytes += len(raw)
+        line_groups.append(h)
+    if missing_group:
+        findings_cb("D103", f"{missing_group:,} example(s) have no field {group_by!r}; they were "
+                            "grouped by the default key (system prompt + first user turn)")
+    if missing_stratum:
+        findings_cb("D103", f"{missing_stratum:,} group(s) have no field {stratify_by!r}; they "
+                            f"form the stratum {MISSING!r}")
+    return groups, line_groups, blank, invalid
+
+
+# --------------------------------------------------------------------------- assignment
+
+def _assign(groups: dict[int, _Group], ratio: float | None, count: int | None,
+            nbytes: int | None, stratified: bool) -> None:
+    if ratio is not None and not stratified:
+        for g in groups.values():  # a fact about each group alone: append-stable
+            g.val = _u(g.h) < ratio
+        return
+    by_stratum: dict[str, list[_Group]] = defaultdict(list)
+    for g in groups.values():
+        by_stratum[g.stratum if stratified else ""].append(g)
+    total_ex = sum(g.examples for g in groups.values())
+    total_b = sum(g.bytes for g in groups.values())
+    for members in by_stratum.values():
+        members.sort(key=lambda g: g.h)
+        s_ex = sum(g.examples for g in members)
+        s_b = sum(g.bytes for g in members)
+        if ratio is not None:
+            want_ex, want_b = ratio * s_ex, None
+        elif count is not None:
+            want_ex, want_b = count * s_ex / total_ex if total_ex else 0, None
+        else:
+            want_ex, want_b = None, nbytes * s_b / total_b if total_b else 0
+        got_ex = got_b = 0
+        for g in members:
+            if want_ex is not None:
+                # take a group while it brings the total closer to the wanted size
+                if abs(got_ex + g.examples - want_ex) > abs(got_ex - want_ex):
+                    break
+            elif got_b + g.bytes > want_b:
+                break
+            g.val = True
+            got_ex += g.examples
+            got_b += g.bytes
+
+
+def _sides(groups) -> tuple[int, int, int, int]:
+    te = ve = tb = vb = 0
+    for g in groups.values():
+        if g.val:
+            ve += g.examples
+            vb += g.bytes
+        else:
+            te += g.examples
+            tb += g.bytes
+    return te, ve, tb, vb
+
+
+def _apply_caps(groups: dict[int, _Group], target, result: SplitResult, finding) -> None:
+    """Move whole groups until each cap of ``target`` holds: out of validation the
+    groups with the largest hashes, into it (for a minimum) the smallest."""
+    if target is None:
+        return
+    te, ve, tb, vb = _sides(groups)
+    moved = 0
+    val_desc = sorted((g for g in groups.values() if g.val), key=lambda g: -g.h)
+
+    def byte_cap(train_bytes: int) -> float:
+        caps = []
+        if target.val_max_bytes:
+            caps.append(target.val_max_bytes)
+        if target.val_max_ratio_of_train_bytes:
+            caps.append(target.val_max_ratio_of_train_bytes * train_bytes)
+        return min(caps)
+
+    if target.val_max_bytes or target.val_max_ratio_of_train_bytes:
+        for g in val_desc:
+            if vb <= byte_cap(tb):
+                break
+            if not g.val:
+                continue
+            g.val = False
+            moved += g.examples
+            te, ve, tb, vb = te + g.examples, ve - g.examples, tb + g.bytes, vb - g.bytes
+        parts = []
+        if target.val_max_bytes:
+            parts.append(f"{target.val_max_bytes:,} bytes")
+        if target.val_max_ratio_of_train_bytes:
+            parts.append(f"{target.val_max_ratio_of_train_bytes:.0%} of training bytes")
+        cap = byte_cap(tb)
+        result.caps.append(Cap(f"{target.provider} validation bytes",
+                               "≤ min(" + ", ".join(parts) + f") = {int(cap):,} bytes",
+                               f"{vb:,} bytes", vb <= cap))
+    if target.val_max_examples:
+        for g in val_desc:
+            if ve <= target.val_max_examples:
+                break
+            if not g.val:
+                continue
+            g.val = False
+            moved += g.examples
+            te, ve, tb, vb = te + g.examples, ve - g.examples, tb + g.bytes, vb - g.bytes
+        result.caps.append(Cap(f"{target.provider} validation examples",
+                               f"≤ {target.val_max_examples:,} examples", f"{ve:,}",
+                               ve <= target.val_max_examples))
+    unmet = [c for c in result.caps if not c.ok]
+    if target.requires_validation:
+        need = max(target.min_examples or 1, 1)
+        for g in sorted((g for g in groups.values() if not g.val), key=lambda g: g.h):
+            if ve >= need:
+                break
+            if te - g.examples < need:
+                continue  # moving this group would leave training under the minimum
+            g.val = True
+            moved += g.examples
+            te, ve, tb, vb = te - g.examples, ve + g.examples, tb - g.bytes, vb + g.bytes
+        ok = te >= need and ve >= need
+        result.caps.append(Cap(f"{target.provider} both files", f"≥ {need:,} examples each",
+                               f"{te:,} train, {ve:,} validation", ok))
+        if not ok:
+            finding("D102", f"{target.id} needs at least {need:,} examples in each file; the "
+                            f"split gives {te:,} train and {ve:,} validation: add examples")
+    for c in unmet:
+        finding("D102", f"cap {c.name} ({c.limit}) cannot be met: one group alone is larger; "
+                        "use a finer --group-by")
+    result.moved_by_caps = moved
+
+
+# --------------------------------------------------------------------------- API
+
+def _resolve_target(target: str | None):
+    if not target:
+        return None
+    from datakit.targets import resolve
+
+    return resolve(target)
+
+
+def split(source: Any, train: str | os.PathLike | None = None,
+          val: str | os.PathLike | None = None, *, target: str | None = None,
+          val_ratio: float | None = None, val_count: int | None = None,
+          val_bytes: int | None = None, seed: int | str = 0, group_by: str | None = None,
+          stratify_by: str | None = None, force: bool = False) -> SplitResult:
+    """Split ``source`` into training and validation sets.
+
+    ``source``: a JSONL path (``.gz``/``.zst`` read too), a list of dicts, a
+    ``pandas.DataFrame`` or a ``datasets.Dataset``. With ``train``/``val`` paths the
+    raw lines are copied there byte for byte (atomically; existing files only with
+    ``force``). In-memory sources also get ``result.train`` / ``result.val`` of the
+    same type. Give at most one of ``val_ratio``, ``val_count``, ``val_bytes``; the
+    default is the target's documented share (DashScope 20 %, SiliconFlow 10 %) or 10 %.
+    """
+    chosen = [x is not None for x in (val_ratio, val_count, val_bytes)]
+    if sum(chosen) > 1:
+        raise SplitError("give only one of val_ratio, val_count, val_bytes")
+    tgt = _resolve_target(target)
+    if not any(chosen):
+        val_ratio = (tgt.val_default_ratio if tgt and tgt.val_default_ratio else DEFAULT_RATIO)
+    if val_ratio is not None and not 0 <= val_ratio < 1:
+        raise SplitError(f"val_ratio must be in [0, 1), not {val_ratio}")
+    if val_count is not None and val_count < 0 or val_bytes is not None and val_bytes < 0:
+        raise SplitError("val_count and val_bytes cannot be negative")
+    if (train is None) != (val is None):
+        raise SplitError("give both output paths (TRAIN and VAL) or neither")
+    if train is not None:
+        tp, vp = os.path.abspath(train), os.path.abspath(val)
+        if tp == vp:
+            raise SplitError("TRAIN and VAL must be different files")
+        for p in (tp, vp):
+            if os.path.exists(p) and not force:
+                from datakit.io.atomic import OutputExists
+
+                raise OutputExists(f"{p} exists (use --force to overwrite)")
+
+    kind = sources.kind(source)
+    if kind == "path":
+        label = os.fspath(source)
+        if not os.path.exists(label):
+            raise SplitError(f"{label}: no such file")
+        if train is not None and os.path.abspath(label) in (tp, vp):
+            raise SplitError("an output path is the input file; the input is never overwritten")
+        lines_factory = lambda: reader.iter_lines(label)  # noqa: E731
+        mem_lines = None
+    elif kind == "paths":
+        raise SplitError("split takes one input file; concatenate or split each file")
+    else:
+        label = {"pandas": "<DataFrame>", "datasets": "<Dataset>"}.get(kind, "<records>")
+        mem_lines = list(sources.to_lines(sources.iter_records(source)))
+        lines_factory = lambda: iter(mem_lines)  # noqa: E731
+
+    result = SplitResult(source=label, train_path=os.fspath(train) if train else None,
+                         val_path=os.fspath(val) if val else None, seed=seed, group_by=group_by)
+    from datakit.rules import registry
+
+    def finding(code: str, message: str) -> None:
+        result.findings.append(registry.diagnostic(registry.Finding(code, message), path=label,
+                                                   line=None, example=None))
+
+    groups, line_groups, blank, invalid = _scan(lines_factory(), seed, group_by, stratify_by,
+                                                finding)
+    result.blank_lines, result.invalid_lines = blank, invalid
+    _assign(groups, val_ratio, val_count, val_bytes, bool(stratify_by))
+    _apply_caps(groups, tgt, result, finding)
+    te, ve, tb, vb = _sides(groups)
+    result.examples, result.groups = te + ve, len(groups)
+    result.train_examples, result.val_examples, result.train_bytes, result.val_bytes = te, ve, tb, vb
+    if stratify_by:
+        strata: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for g in groups.values():
+            strata[g.stratum][1 if g.val else 0] += g.examples
+        result.strata = {k: (v[0], v[1]) for k, v in strata.items()}
+    result.val_lines = [i + 1 for i, h in enumerate(line_groups) if h is not None and groups[h].val]
+
+    if train is not None:  # pass 2: byte-for-byte copy
+        with atomic_write(train, overwrite=True) as ft, atomic_write(val, overwrite=True) as fv:
+            for raw, h in zip(lines_factory(), line_groups):
+                if h is not None:
+                    (fv if groups[h].val else ft).write(raw)
+    if mem_lines is not None:
+        val_idx = [i - 1 for i in result.val_lines]
+        val_set = set(val_idx)
+        train_idx = [i for i, h in enumerate(line_groups) if h is not None and i not in val_set]
+        result.train, result.val = _take(source, kind, train_idx), _take(source, kind, val_idx)
+    return result
+
+
+def _take(source: Any, kind: str, idx: list[int]) -> Any:
+    if kind == "pandas":
+        return source.iloc[idx].reset_index(drop=True)
+    if kind == "datasets":
+        return source.select(idx)
+    rows = list(source)
+    return [rows[i] for i in idx]
+
+
+# --------------------------------------------------------------------------- check-split
+
+def _digest(body: bytes) -> bytes:
+    try:
+        canon = orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONDecodeError:
+        canon = body
+    return hashlib.blake2b(canon, digest_size=16).digest()
+
+
+def group_leaks(train_path: str | os.PathLike, val_path: str | os.PathLike,
+                group_by: str | None = None) -> list[Diagnostic]:
+    """Validation examples that share a group key (D101) with a training example.
+
+    Exact duplicates are D006 (``datakit lint --validation``); this adds copies that
+    differ after the group key. Each diagnostic points at the validation line and
+    names the first training line of the same group.
+    """
+    from datakit.rules import registry
+
+    first_train: dict[int, int] = {}
+    train_digests: set[bytes] = set()
+    for i, raw in enumerate(reader.iter_lines(train_path)):
+        body = raw.strip().lstrip(b"\xef\xbb\xbf")
+        if not body:
+            continue
+        try:
+            obj = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            obj = None
+        key, _ = group_key(obj, body, group_by)
+        first_train.setdefault(key_hash(0, key), i + 1)
+        train_digests.add(_digest(body))
+    out = []
+    vlabel = os.fspath(val_path)
+    for i, raw in enumerate(reader.iter_lines(val_path)):
+        body = raw.strip().lstrip(b"\xef\xbb\xbf")
+        if not body:
+            continue
+        try:
+            obj = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            obj = None
+        key, _ = group_key(obj, body, group_by)
+        tline = first_train.get(key_hash(0, key))
+        if tline is None:
+            continue
+        exact = _digest(body) in train_digests
+        what = "is an exact copy of a training example" if exact else \
+            "shares its group key (system prompt + first user turn)" if not group_by else \
+            f"shares its {group_by!r} value"
+        out.append(registry.diagnostic(registry.Finding(
+            "D101", f"validation example {what} with {os.fspath(train_path)} line {tline}; "
+                    "move the whole group to one side (datakit split keeps groups together)"),
+            path=vlabel, line=i + 1, example=None))
+    return out
+
+
+@dataclass
+class CheckSplitResult:
+    train: str
+    val: str
+    leaks: list[Diagnostic]
+
+    @property
+    def ok(self) -> bool:
+        return not self.leaks
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"train": self.train, "validation": self.val, "ok": self.ok,
+                "leaks": [d.to_dict() for d in self.leaks]}
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"datakit check-split: no leakage between {self.train} and {self.val}"
+        body = "\n".join(f"{d.path}:{d.line}: {d.code} {d.message}" for d in self.leaks)
+        return body + f"\n\n{len(self.leaks):,} validation example(s) leak from training."
+
+    def __repr__(self) -> str:
+        return f"<CheckSplitResult {len(self.leaks):,} leak(s)>"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><td>{d.line}</td><td>{html.escape(d.message)}</td></tr>"
+                       for d in self.leaks)
+        return (f"<div><b>datakit check-split</b> — {len(self.leaks):,} leak(s)</div>"
+                f"<table><tr><th>validation line</th><th>message</th></tr>{rows}</table>")
+
+
+def check_split(train: str | os.PathLike, val: str | os.PathLike, *,
+                group_by: str | None = None) -> CheckSplitResult:
+    """Report leakage (shared group keys, exact copies) between existing files."""
+    for p in (train, val):
+        if not os.path.exists(p):
+            raise SplitError(f"{os.fspath(p)}: no such file")
+    return CheckSplitResult(os.fspath(train), os.fspath(val), group_leaks(train, val, group_by))
+
+
+__all__ = ["split", "check_split", "group_leaks", "group_key", "SplitResult",
+           "CheckSplitResult", "SplitError"]
