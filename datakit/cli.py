@@ -8,6 +8,7 @@ produces a traceback; set ``DATAKIT_DEBUG=1`` to see one for internal errors.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import traceback
@@ -244,14 +245,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"datakit: error: {msg}", file=sys.stderr)
         return EXIT_USAGE
-    except (OSError,) as e:
+    except BrokenPipeError:  # `datakit rules | head`: the reader left; not an error
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except OSError as e:
         print(f"datakit: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("datakit: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return EXIT_OK
     except Exception as e:  # noqa: BLE001 - internal error: exit 2, short message
         if os.environ.get("DATAKIT_DEBUG"):
             traceback.print_exc()
