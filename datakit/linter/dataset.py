@@ -41,17 +41,21 @@ def validation_checks(train: list, val: tuple, target_spec: str | None) -> list[
         t = resolve(target_spec)
         train_bytes = sum(res.bytes for _, res in train)
         if t.val_max_ratio_of_train_bytes is not None or t.val_max_bytes is not None:
-            caps = []
+            caps: list[tuple[int, str]] = []
             if t.val_max_bytes is not None:
-                caps.append(t.val_max_bytes)
+                caps.append((t.val_max_bytes, f"{t.val_max_bytes:,} bytes"))
             if t.val_max_ratio_of_train_bytes is not None:
-                caps.append(int(t.val_max_ratio_of_train_bytes * train_bytes))
-            cap = min(caps)
+                share = int(t.val_max_ratio_of_train_bytes * train_bytes)
+                caps.append((share, f"{t.val_max_ratio_of_train_bytes:.0%} of the {train_bytes:,} "
+                                    f"training bytes = {share:,}"))
+            cap = min(c for c, _ in caps)
             if val_res.bytes > cap:
+                rule = (f"the smaller of {caps[0][1]} and {caps[1][1]}" if len(caps) > 1
+                        else caps[0][1])
                 out.append(Finding(
                     "D005", f"validation file is {val_res.bytes:,} bytes; {t.provider} allows at most "
-                            f"min(1 MB, 5 % of training = {int(0.05 * train_bytes):,}) = {cap:,} bytes; "
-                            f"re-split with `datakit split --target {t.provider}`"))
+                            f"{cap:,} bytes ({rule}); re-split with "
+                            f"`datakit split --target {t.provider}`"))
         if t.val_max_examples is not None and val_res.examples > t.val_max_examples:
             out.append(Finding(
                 "D005", f"validation file has {val_res.examples:,} examples; {t.provider} uses at most "

@@ -12,6 +12,7 @@ import re
 
 from datakit.linter.chatview import views
 from datakit.rules.registry import Finding
+from datakit.tokenizers.vocab import TokenizerUnavailable
 
 SPECIAL_TOKENS = (
     "<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|endofprompt|>", "<|fim_prefix|>",
@@ -25,11 +26,21 @@ _SPECIAL_RE = re.compile("|".join(re.escape(t) for t in SPECIAL_TOKENS))
 _SPECIAL_PREFILTER = (b"<|", b"[INST]", b"[/INST]", b"[TOOL", b"[AVAILABLE", b"[/AVAILABLE",
                       b"[SYSTEM_PROMPT]", b"[/TOOL", b"[/SYSTEM")
 
+PROVIDER_NAMES = {"openai": "OpenAI", "mistral": "Mistral", "siliconflow": "SiliconFlow",
+                  "dashscope": "DashScope", "minimax": "MiniMax"}
 CONSEQUENCE = {
-    "truncate": "will be truncated from the end by {over:,} tokens, losing the final turn(s) you train on",
-    "drop": "will be dropped silently by training (it is over max_length by {over:,} tokens)",
-    "reject": "will be rejected ({over:,} tokens over)",
+    "truncate": "{provider} will truncate it by {over:,} tokens, losing the final assistant turn",
+    "drop": "{provider} will drop it silently during training (it is {over:,} tokens over "
+            "max_length); shorten it, or raise max_length and override max_tokens in "
+            "[tool.datakit.targets]",
+    "reject": "{provider} will reject it ({over:,} tokens over)",
 }
+
+
+def consequence(target, over: int) -> str:
+    """What the provider does to an example ``over`` tokens over the limit."""
+    provider = PROVIDER_NAMES.get(target.provider, target.provider)
+    return CONSEQUENCE.get(target.overflow, CONSEQUENCE["reject"]).format(provider=provider, over=over)
 
 
 def _texts(view: dict):
@@ -85,27 +96,33 @@ def check_example(rt, obj: dict, body: bytes, fmt: str, line_no: int, example: i
         return findings
     counter = rt.counter
     vs = views(obj, fmt)
-    if counter is not None and counter.exact:
+    if counter is not None:
         try:
+            # every counter (the MiniMax estimate too) obeys count <= content bytes + framing,
+            # and the raw line is never shorter than its content's UTF-8 bytes
             if all(len(body) + counter.max_framing(v) <= limit for v in vs):
                 return findings  # the bound decides: cannot be over the limit
         except Exception:  # noqa: BLE001 - fall through to exact counting
             pass
-    if counter is None:
-        if not rt.warned_counter:
-            rt.warned_counter = True
-            findings.append(Finding(
-                "L002", f"token limit ({limit:,}) not checked for examples the byte bound cannot "
-                        f"decide: {rt.counter_error}", ""))
-        return findings
-    worst = max((counter.count(v).total for v in vs), default=0)
-    if worst > limit:
-        over = worst - limit
-        est = "" if counter.exact else "an estimated "
-        findings.append(Finding(
-            "L001", f"example has {est}{worst:,} tokens ({counter.name}), over the {limit:,} limit of "
-                    f"{t.id}; it {CONSEQUENCE.get(t.overflow, CONSEQUENCE['reject']).format(over=over)}",
-            ""))
+        try:
+            counts = [counter.count(v) for v in vs]
+        except TokenizerUnavailable as e:
+            rt.counter, rt.counter_error = None, str(e)
+        else:
+            worst = max(counts, key=lambda c: c.total, default=None)
+            if worst is not None and worst.total > limit:
+                estimated = not (counter.exact and worst.exact)
+                how = "an estimated " if estimated else ""
+                label = "estimate: " if estimated else ""
+                findings.append(Finding(
+                    "L001", f"example has {how}{worst.total:,} tokens ({label}{counter.name}), over "
+                            f"the {limit:,}-token limit of {t.id}: "
+                            f"{consequence(t, worst.total - limit)}", ""))
+            return findings
+    # one per undecided example: the report collapses L002 to one line per file with a count
+    findings.append(Finding(
+        "L002", f"token limit ({limit:,}) of {t.id} not checked for this example (the byte bound "
+                f"cannot decide it): {rt.counter_error}", ""))
     return findings
 
 
