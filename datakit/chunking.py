@@ -51,7 +51,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from datakit import __version__
+from datakit import __version__, sources
 from datakit.io import reader
 from datakit.io.atomic import OutputExists, atomic_write
 
@@ -73,7 +73,11 @@ _MASK128 = (1 << 128) - 1
 
 
 class ChunkError(ValueError):
-    """The source cannot be chunked as asked (a line over the limit, bad options)."""
+    """The source cannot be chunked as asked (bad options, a line over the limit)."""
+
+
+class LineOverLimit(ChunkError):
+    """One line alone is over the limit: no chunking can hold it (a finding, exit 1)."""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -110,7 +114,7 @@ def parse_size(text: str | int) -> int:
     return value
 
 
-def human_bytes(n: int | float) -> str:
+def human_bytes(n: float) -> str:
     """``1.2 MB`` style, decimal units (as the providers state their limits)."""
     n = float(n)
     for unit in ("B", "kB", "MB", "GB", "TB"):
@@ -164,44 +168,17 @@ class Progress:
             sys.stderr.flush()
 
 
-def _to_builtin(obj: Any) -> Any:
-    """orjson ``default``: numpy arrays and scalars, pandas NA/Timestamps."""
-    if hasattr(obj, "tolist"):  # numpy arrays (incl. object arrays) and numpy scalars
-        return obj.tolist()
-    if hasattr(obj, "isoformat"):
-        return obj.isoformat()
-    try:
-        import pandas as pd
-
-        if obj is pd.NA or obj is pd.NaT:
-            return None
-    except ImportError:  # pragma: no cover
-        pass
-    raise TypeError(f"cannot serialise {type(obj).__name__}")
-
-
 def is_in_memory(source: Any) -> bool:
-    """True for a pandas DataFrame or a ``datasets.Dataset``."""
-    mod = type(source).__module__
-    return mod.startswith("pandas.") or mod.startswith("datasets.")
-
-
-def iter_records(source: Any) -> Iterator[dict]:
-    """Rows of a DataFrame or a ``datasets.Dataset`` as plain dicts."""
-    if type(source).__module__.startswith("pandas."):
-        yield from source.to_dict(orient="records")
-    else:
-        yield from source
+    """True for a pandas DataFrame, a ``datasets.Dataset`` or a list of records."""
+    return sources.kind(source) in ("pandas", "datasets", "records")
 
 
 def write_records(source: Any, path: str) -> None:
-    """Serialise rows with orjson, one object per line (UTF-8, not ASCII-escaped)."""
-    import orjson
+    """Serialise rows with orjson, one object per line (UTF-8, not ASCII-escaped).
 
-    opts = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
+    Arrow's null fill for absent keys is dropped (see :mod:`datakit.sources`)."""
     with open(path, "wb", buffering=reader.BUFFER) as fh:
-        for row in iter_records(source):
-            fh.write(orjson.dumps(row, default=_to_builtin, option=opts))
+        fh.writelines(sources.to_lines(sources.iter_records(source)))
 
 
 @contextlib.contextmanager
@@ -216,8 +193,8 @@ def materialised(source: Any) -> Iterator[tuple[str, str]]:
         yield p, p
         return
     if not is_in_memory(source):
-        raise TypeError(f"unsupported source type {type(source).__name__}: "
-                        "give a path, a pandas DataFrame or a datasets.Dataset")
+        raise ChunkError(f"unsupported source type {type(source).__name__}: "
+                         "give a path, a pandas DataFrame, a datasets.Dataset or a list of dicts")
     with tempfile.TemporaryDirectory(prefix="datakit-") as tmp:
         p = os.path.join(tmp, "data.jsonl")
         write_records(source, p)
@@ -297,6 +274,10 @@ class ChunkResult:
             "warnings": list(self.warnings),
         }
 
+    def __repr__(self) -> str:
+        return (f"<ChunkResult {self.source}: {self.source_lines:,} lines → "
+                f"{len(self.chunks)} chunk(s), {self.mode}, manifest {self.manifest}>")
+
     def _limit_text(self) -> str:
         parts = []
         if self.max_bytes is not None:
@@ -308,8 +289,8 @@ class ChunkResult:
 
     def __str__(self) -> str:
         out = [
-            f"chunk {self.source}: {self.source_lines} lines, {human_bytes(self.source_bytes)} "
-            f"→ {len(self.chunks)} chunk(s), {self.mode}, limit {self._limit_text()}",
+            (f"chunk {self.source}: {self.source_lines} lines, {human_bytes(self.source_bytes)} "
+            f"→ {len(self.chunks)} chunk(s), {self.mode}, limit {self._limit_text()}"),
         ]
         width = max((len(c.name) for c in self.chunks), default=0)
         for c in self.chunks:
@@ -347,6 +328,7 @@ def _resolve_limits(max_bytes: int | str | None, target: str | None,
     if max_bytes is not None and target is not None:
         raise ChunkError("give either max_bytes or target, not both")
     if target is not None:
+        target = target.partition(":")[0].strip().lower()  # "mistral:open-mistral-7b" → mistral
         if target not in CHUNK_TARGETS:
             raise ChunkError(f"unknown chunk target {target!r} (known: {', '.join(CHUNK_TARGETS)})")
         max_bytes = CHUNK_TARGETS[target]
@@ -459,7 +441,7 @@ def chunk(
             count += 1
             if s > byte_cap:
                 bar.close()
-                raise ChunkError(
+                raise LineOverLimit(
                     f"{display}:{count}: line of {s} bytes is over the limit of {byte_cap} bytes; "
                     "a line is never split: raise the limit or shorten the example")
             src_sha.update(line)
@@ -703,6 +685,10 @@ class VerifyResult:
         return "\n".join([head, *(f"  error: {p}" for p in self.problems),
                           *(f"  note: {n}" for n in self.notes)])
 
+    def __repr__(self) -> str:
+        state = "OK" if self.ok else f"FAILED, {len(self.problems)} problem(s)"
+        return f"<VerifyResult {self.manifest}: {state}, {self.chunks} chunk(s), {self.lines:,} lines>"
+
     def _repr_html_(self) -> str:
         items = "".join(f"<li>{html.escape(p)}</li>" for p in self.problems + self.notes)
         return f"<p><b>{html.escape(str(self).splitlines()[0])}</b></p><ul>{items}</ul>"
@@ -797,7 +783,7 @@ def verify(manifest: str | os.PathLike, *, progress: bool | None = None) -> Veri
         res.problems.append("the chunks do not hold the same multiset of lines as the source")
 
     rel = src.get("path")
-    src_path = os.path.join(base, rel) if isinstance(rel, str) else None
+    src_path = os.path.normpath(os.path.join(base, rel)) if isinstance(rel, str) else None
     if src_path and os.path.isfile(src_path):
         sha = hashlib.sha256()
         lines = nbytes = 0
@@ -821,6 +807,7 @@ def verify(manifest: str | os.PathLike, *, progress: bool | None = None) -> Veri
 
 
 __all__ = [
-    "CHUNK_TARGETS", "MODES", "ChunkError", "ChunkInfo", "ChunkResult", "ManifestError",
+    "CHUNK_TARGETS", "MODES", "ChunkError", "ChunkInfo", "ChunkResult", "LineOverLimit",
+    "ManifestError",
     "OutputExists", "Progress", "VerifyResult", "chunk", "parse_size", "verify",
 ]
