@@ -26,6 +26,10 @@ def _fix_arguments(code: str, obj: dict, ptrs: list[str]) -> list[str]:
     fixed = []
     for ptr in ptrs:
         where = jp.parent(obj, ptr)
+        if where is None and "/function_call/function/" in ptr:
+            # a legacy call is checked as {"function": function_call}: its real address
+            ptr = ptr.replace("/function_call/function/", "/function_call/")
+            where = jp.parent(obj, ptr)
         if where is None:
             continue
         container, key = where
@@ -114,8 +118,12 @@ def drop_empty_content(obj: dict, ptrs: list[str], ctx: FixContext) -> list[str]
         if where is None:
             continue
         msg, key = where
-        calls = msg.get("tool_calls") if isinstance(msg, dict) else None
-        if key == "content" and isinstance(calls, list) and calls and blank(msg.get("content")) is True:
+        if not isinstance(msg, dict) or key != "content":
+            continue
+        calls = msg.get("tool_calls")
+        # the linter counts a legacy function_call as a call too
+        has_calls = (isinstance(calls, list) and bool(calls)) or msg.get("function_call") is not None
+        if has_calls and blank(msg.get("content")) is True:
             del msg["content"]
             fixed.append(ptr)
     return fixed
