@@ -362,7 +362,11 @@ def stats(source: Any, target: str | None = None, *, format: str = "auto",
     frames, skipped, nbytes, exact, fmt_seen = [], [], 0, True, None
     from datakit.tokenizers import counter_for
 
-    counter = counter_for(tgt.tokenizer, tgt.model)  # fails early, with the install hint
+    counter = counter_for(tgt.tokenizer, tgt.model)
+    # Load the tokenizer now: a missing one fails here with its install hint (not once per
+    # example in a worker), and forked workers inherit it instead of loading their own.
+    counter.count({"messages": [{"role": "user", "content": "warm up"},
+                                {"role": "assistant", "content": "ok"}]})
     for label, lines in jobs:
         head = lines[:64] if lines is not None else _head(label)
         sn = sniff(head, format, _chat_default(spec))

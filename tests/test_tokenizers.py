@@ -556,3 +556,12 @@ def test_unknown_names_raise_clear_errors():
         MistralCounter("not-a-mistral-model")
     with pytest.raises(ValueError, match="unknown tokenizer id"):
         counter_for("sentencepiece:llama")
+
+
+def test_fast_counter_probe_counts_are_tiktokens(tiktoken_ref):
+    from datakit.tokenizers.openai import _PROBE_COUNTS, _PROBES, count_function
+
+    for name, enc in tiktoken_ref.items():
+        assert _PROBE_COUNTS[name] == tuple(len(enc.encode_ordinary(s)) for s in _PROBES)
+        count = count_function(name)
+        assert count("lone \ud800 surrogate") == len(enc.encode_ordinary("lone \ud800 surrogate"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -17,7 +18,7 @@ from .base import (
     is_trained,
     utf8_len,
 )
-from .vocab import load_encoding
+from .vocab import VocabularyChecksumError, load_encoding, verified_vocabulary_available
 
 __all__ = ["OpenAIChatCounter", "count_function", "render_functions_namespace"]
 
@@ -42,26 +43,75 @@ _PROBES = (
 )
 
 
+# tiktoken's counts of _PROBES (tests/test_tokenizers.py checks them against tiktoken).
+_PROBE_COUNTS = {
+    "o200k_base": (16, 21, 14, 7, 17, 17, 11),
+    "cl100k_base": (18, 27, 14, 7, 17, 19, 11),
+}
+
+
+def _bpe_openai_bindings() -> Any:
+    """bpe-openai's Rust extension, loaded without running ``bpe_openai/__init__``.
+
+    The package's ``__init__`` builds a registry of every model it knows, which costs
+    over a second per process (and lint or stats start one per core); the extension
+    alone loads in about 0.1 s. Falls back to a normal import.
+    """
+    import importlib.machinery
+    import importlib.util
+    import sys
+
+    loaded = sys.modules.get("bpe_openai._bindings")
+    if loaded is not None:
+        return loaded
+    try:
+        spec = importlib.util.find_spec("bpe_openai")
+        for base in (spec.submodule_search_locations or []) if spec else []:
+            for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+                path = os.path.join(base, "_bindings" + suffix)
+                if os.path.isfile(path):
+                    loader = importlib.machinery.ExtensionFileLoader("bpe_openai._bindings", path)
+                    ext_spec = importlib.util.spec_from_file_location(
+                        "bpe_openai._bindings", path, loader=loader)
+                    module = importlib.util.module_from_spec(ext_spec)
+                    loader.exec_module(module)
+                    return module
+    except (ImportError, OSError):
+        pass
+    from bpe_openai import _bindings
+
+    return _bindings
+
+
 @lru_cache(maxsize=None)
 def count_function(encoding_name: str) -> Callable[[str], int]:
     """A ``str -> token count`` function for ``cl100k_base``/``o200k_base``.
 
-    Uses bpe-openai's Rust ``count()`` (about 1.9x faster than tiktoken, PERF.md) when it
-    agrees with tiktoken on a probe set in this process; otherwise tiktoken's
-    ``encode_ordinary``. Special-token text is always counted as ordinary text.
+    Uses bpe-openai's Rust ``count()`` (about 1.9x faster than tiktoken, PERF.md) when
+    the vocabulary file bpe-openai ships has the pinned sha256 and its counts of a probe
+    set equal tiktoken's; otherwise tiktoken's ``encode_ordinary`` on the verified
+    vocabulary (loaded only then: parsing it costs about a second per process).
+    Special-token text is always counted as ordinary text.
     """
-    encode = load_encoding(encoding_name).encode_ordinary
+
+    @lru_cache(maxsize=1)
+    def encoder() -> Callable[[str], list[int]]:
+        return load_encoding(encoding_name).encode_ordinary
 
     def tiktoken_count(text: str) -> int:
-        return len(encode(text))
+        return len(encoder()(text))
 
     try:
-        from bpe_openai import _bindings
-
-        backend_count = _bindings.tokenizer_for_encoding(encoding_name).count
-        if any(backend_count(s) != tiktoken_count(s) for s in _PROBES):
-            return tiktoken_count
-    except Exception:  # noqa: BLE001 - any problem: use tiktoken
+        if not verified_vocabulary_available(encoding_name):
+            raise LookupError("bpe-openai's vocabulary file is missing")
+        backend_count = _bpe_openai_bindings().tokenizer_for_encoding(encoding_name).count
+        expected = _PROBE_COUNTS[encoding_name]
+        if tuple(backend_count(s) for s in _PROBES) != expected:
+            raise LookupError("bpe-openai disagrees with tiktoken")
+    except VocabularyChecksumError:
+        raise
+    except Exception:  # noqa: BLE001 - any problem: use tiktoken (raises if unavailable)
+        encoder()
         return tiktoken_count
 
     def fast_count(text: str) -> int:

@@ -159,7 +159,24 @@ VOCABULARIES: dict[str, VocabularySource] = {
 
 
 def _locate(source: VocabularySource) -> Any:
-    """Return a readable path (Path or importlib Traversable) of the shipped file."""
+    """Return a readable path (Path or importlib Traversable) of the shipped file.
+
+    The package's directory is found without importing it where possible: importing
+    ``bpe_openai`` builds its whole model registry (over a second), and only its data
+    file is wanted here.
+    """
+    import importlib.util
+
+    top, *sub = source.package.split(".")
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        spec = None
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    for base in locations:
+        path = Path(base, *sub, *source.resource.split("/"))
+        if path.is_file():
+            return path
     root = importlib.resources.files(source.package)
     node = root
     for part in source.resource.split("/"):
@@ -213,6 +230,22 @@ def _tiktoken_cache_only(name: str) -> tiktoken.Encoding:
             return tiktoken.get_encoding(name)
         finally:
             tl.read_file = saved
+
+
+@lru_cache(maxsize=None)
+def verified_vocabulary_available(name: str) -> bool:
+    """True when the shipped file of ``name`` exists and has the pinned sha256.
+
+    Raises :class:`VocabularyChecksumError` for a file with another checksum.
+    """
+    source = VOCABULARIES[name]
+    try:
+        read_verified_vocabulary(source)
+    except VocabularyChecksumError:
+        raise
+    except (FileNotFoundError, ModuleNotFoundError, OSError):
+        return False
+    return True
 
 
 @lru_cache(maxsize=None)
