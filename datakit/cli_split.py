@@ -6,18 +6,19 @@ leakage found, 2 usage error.
 
 from __future__ import annotations
 
+import argparse
 import json
 
 from datakit.linter.run import UsageError
 
 
 def _size(text: str) -> int:
-    from datakit.chunking import ChunkError, parse_size
+    from datakit.chunking import parse_size
 
     try:
         return parse_size(text)
-    except ChunkError as e:
-        raise UsageError(str(e)) from None
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def add_parsers(sub) -> None:
@@ -44,6 +45,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--stratify-by", default=None, metavar="KEY",
                    help="field path whose proportions both sides keep, e.g. meta.task")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
     p.add_argument("--output-format", choices=("text", "json"), default="text")
     p.set_defaults(handler=run_split)
 
@@ -65,7 +67,7 @@ def run_split(args) -> int:
         res = split(args.path, args.output[0], args.output[1], target=args.target,
                     val_ratio=args.val_ratio, val_count=args.val_count, val_bytes=args.val_bytes,
                     seed=args.seed, group_by=args.group_by, stratify_by=args.stratify_by,
-                    force=args.force)
+                    force=args.force, progress=False if args.no_progress else None)
     except SplitError as e:
         raise UsageError(str(e)) from None
     print(json.dumps(res.to_dict(), ensure_ascii=False, indent=2)

@@ -26,11 +26,9 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import math
 import os
-import re
 import unicodedata
-from collections import defaultdict
+from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,12 +49,11 @@ class SplitError(ValueError):
 
 # --------------------------------------------------------------------------- keys
 
-_WS = re.compile(r"\s+")
-
-
 def normalise(text: str) -> str:
     """NFKC, case-folded, whitespace collapsed: near-copies get the same key."""
-    return _WS.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+    if not unicodedata.is_normalized("NFKC", text):  # a fast check; most text already is
+        text = unicodedata.normalize("NFKC", text)
+    return " ".join(text.casefold().split())  # str.split(): any Unicode whitespace run
 
 
 def _text(content: Any) -> str:
@@ -264,165 +261,212 @@ class SplitResult:
 
 # --------------------------------------------------------------------------- pass 1
 
+_BLANK = 0  # size recorded for a blank line (a real line is at least one byte)
+
+
 @dataclass
-class _Group:
-    h: int
-    examples: int = 0
-    bytes: int = 0
-    stratum: str = ""
-    val: bool = False
+class _Scan:
+    """Pass 1, compact: per line a 64-bit group hash and a size (0 = blank line), and
+    with ``stratify_by`` a 64-bit stratum hash; no Python object per line."""
+
+    hashes: array = field(default_factory=lambda: array("Q"))
+    sizes: array = field(default_factory=lambda: array("I"))
+    strata: array = field(default_factory=lambda: array("Q"))
+    labels: dict[int, str] = field(default_factory=dict)  # stratum hash -> its value
+    blank: int = 0
+    invalid: int = 0
+    missing_group: int = 0
+    missing_stratum: int = 0
 
 
-def _scan(lines, seed, group_by, stratify_by, findings_cb):
-    """Pass 1: per line, the group hash (or None for blank lines); per group, sizes."""
-    groups: dict[int, _Group] = {}
-    line_groups: list[int | None] = []
-    blank = invalid = 0
-    missing_group = missing_stratum = 0
+def _stratum_hash(label: str) -> int:
+    return int.from_bytes(hashlib.blake2b(label.encode("utf-8", "surrogatepass"),
+                                          digest_size=8).digest(), "big")
+
+
+def _scan(lines, seed, group_by, stratify_by, bar) -> _Scan:
+    sc = _Scan()
+    hashes, sizes, strata, labels = sc.hashes, sc.sizes, sc.strata, sc.labels
     for raw in lines:
+        n = len(raw)
+        bar.update(n)
         body = raw.strip()
         if body.startswith(b"\xef\xbb\xbf"):
             body = body[3:]
         if not body:
-            line_groups.append(None)
-            blank += 1
+            hashes.append(0)
+            sizes.append(_BLANK)
+            if stratify_by:
+                strata.append(0)
+            sc.blank += 1
             continue
+        if n > 0xFFFFFFFF:
+            raise SplitError(f"line {len(sizes) + 1} is over 4 GB")
         try:
             obj = orjson.loads(body)
         except orjson.JSONDecodeError:
             obj = None
-            invalid += 1
+            sc.invalid += 1
         key, missing = group_key(obj, body, group_by)
-        missing_group += missing
-        h = key_hash(seed, key)
-        g = groups.get(h)
-        if g is None:
-            stratum = ""
-            if stratify_by:
-                try:
-                    stratum = _canonical(field_path(obj, stratify_by))
-                except (KeyError, IndexError, TypeError):
-                    stratum = MISSING
-                    missing_stratum += 1
-            g = groups[h] = _Group(h, stratum=stratum)
-        g.examples += 1
-        g.bytes += len(raw)
-        line_groups.append(h)
-    if missing_group:
-        findings_cb("D103", f"{missing_group:,} example(s) have no field {group_by!r}; they were "
-                            "grouped by the default key (system prompt + first user turn)")
-    if missing_stratum:
-        findings_cb("D103", f"{missing_stratum:,} group(s) have no field {stratify_by!r}; they "
-                            f"form the stratum {MISSING!r}")
-    return groups, line_groups, blank, invalid
+        sc.missing_group += missing
+        hashes.append(key_hash(seed, key))
+        sizes.append(n)
+        if stratify_by:
+            try:
+                label = _canonical(field_path(obj, stratify_by))
+            except (KeyError, IndexError, TypeError):
+                label = MISSING
+                sc.missing_stratum += 1
+            sh = _stratum_hash(label)
+            labels.setdefault(sh, label)
+            strata.append(sh)
+    return sc
+
+
+@dataclass
+class _Groups:
+    """Per group (sorted by hash): examples, bytes, stratum; ``val`` is the assignment."""
+
+    h: Any
+    examples: Any
+    bytes: Any
+    stratum: Any
+    val: Any
+    inverse: Any  # group index of each non-blank line
+    nonblank: Any  # mask over lines
+
+    def sides(self) -> tuple[int, int, int, int]:
+        ve = int(self.examples[self.val].sum())
+        vb = int(self.bytes[self.val].sum())
+        return int(self.examples.sum()) - ve, ve, int(self.bytes.sum()) - vb, vb
+
+
+def _groups(sc: _Scan, stratified: bool) -> _Groups:
+    import numpy as np
+
+    h = np.frombuffer(sc.hashes, dtype=np.uint64) if len(sc.hashes) else np.zeros(0, np.uint64)
+    sz = np.frombuffer(sc.sizes, dtype=np.uint32) if len(sc.sizes) else np.zeros(0, np.uint32)
+    nonblank = sz != _BLANK
+    gh, inverse, counts = np.unique(h[nonblank], return_inverse=True, return_counts=True)
+    gbytes = np.bincount(inverse, weights=sz[nonblank], minlength=len(gh)).astype(np.int64)
+    stratum = np.zeros(len(gh), np.uint64)
+    if stratified and len(gh):
+        st = np.frombuffer(sc.strata, dtype=np.uint64)[nonblank]
+        # a group spread over strata belongs to the smallest stratum hash: order-independent
+        stratum = np.full(len(gh), np.iinfo(np.uint64).max, np.uint64)
+        np.minimum.at(stratum, inverse, st)
+    return _Groups(gh, counts.astype(np.int64), gbytes, stratum, np.zeros(len(gh), bool),
+                   inverse, nonblank)
 
 
 # --------------------------------------------------------------------------- assignment
 
-def _assign(groups: dict[int, _Group], ratio: float | None, count: int | None,
+def _threshold(ratio: float) -> int:
+    """``hash < threshold`` ⇔ ``hash / 2**64 < ratio``."""
+    return min(int(ratio * 2.0 ** 64), 2 ** 64 - 1) if ratio > 0 else 0
+
+
+def _assign(g: _Groups, ratio: float | None, count: int | None,
             nbytes: int | None, stratified: bool) -> None:
+    import numpy as np
+
     if ratio is not None and not stratified:
-        for g in groups.values():  # a fact about each group alone: append-stable
-            g.val = _u(g.h) < ratio
+        # a fact about each group alone: order-independent and append-stable
+        g.val = g.h < np.uint64(_threshold(ratio))
         return
-    by_stratum: dict[str, list[_Group]] = defaultdict(list)
-    for g in groups.values():
-        by_stratum[g.stratum if stratified else ""].append(g)
-    total_ex = sum(g.examples for g in groups.values())
-    total_b = sum(g.bytes for g in groups.values())
-    for members in by_stratum.values():
-        members.sort(key=lambda g: g.h)
-        s_ex = sum(g.examples for g in members)
-        s_b = sum(g.bytes for g in members)
-        if ratio is not None:
-            want_ex, want_b = ratio * s_ex, None
-        elif count is not None:
-            want_ex, want_b = count * s_ex / total_ex if total_ex else 0, None
+    total_ex, total_b = int(g.examples.sum()), int(g.bytes.sum())
+    order = np.lexsort((g.h, g.stratum))  # by stratum, then hash
+    st = g.stratum[order]
+    cuts = np.flatnonzero(st[1:] != st[:-1]) + 1
+    for seg in np.split(order, cuts):
+        if not len(seg):
+            continue
+        ex, by = g.examples[seg], g.bytes[seg]
+        s_ex, s_b = int(ex.sum()), int(by.sum())
+        if ratio is not None or count is not None:
+            want = ratio * s_ex if ratio is not None else \
+                (count * s_ex / total_ex if total_ex else 0)
+            cum = np.cumsum(ex)
+            prev = cum - ex
+            # take groups in hash order while each brings the total closer to the wanted
+            # size: |cum - want| <= |prev - want|  ⇔  cum + prev <= 2 want (cum increases)
+            bad = np.flatnonzero(cum + prev > 2 * want)
         else:
-            want_ex, want_b = None, nbytes * s_b / total_b if total_b else 0
-        got_ex = got_b = 0
-        for g in members:
-            if want_ex is not None:
-                # take a group while it brings the total closer to the wanted size
-                if abs(got_ex + g.examples - want_ex) > abs(got_ex - want_ex):
-                    break
-            elif got_b + g.bytes > want_b:
-                break
-            g.val = True
-            got_ex += g.examples
-            got_b += g.bytes
+            want_b = nbytes * s_b / total_b if total_b else 0
+            bad = np.flatnonzero(np.cumsum(by) > want_b)
+        k = int(bad[0]) if len(bad) else len(seg)
+        g.val[seg[:k]] = True
 
 
-def _sides(groups) -> tuple[int, int, int, int]:
-    te = ve = tb = vb = 0
-    for g in groups.values():
-        if g.val:
-            ve += g.examples
-            vb += g.bytes
-        else:
-            te += g.examples
-            tb += g.bytes
-    return te, ve, tb, vb
+def _keep_prefix(sizes, ok_for) -> int:
+    """How many of the validation groups (in hash order) to keep: the longest prefix
+    whose cumulative size passes ``ok_for`` (monotone: true on a prefix)."""
+    import numpy as np
+
+    kept = np.concatenate(([0], np.cumsum(sizes)))
+    ok = ok_for(kept)
+    bad = np.flatnonzero(~ok)
+    return int(bad[0]) - 1 if len(bad) else len(sizes)
 
 
-def _apply_caps(groups: dict[int, _Group], target, result: SplitResult, finding) -> None:
+def _apply_caps(g: _Groups, target, result: SplitResult, finding) -> None:
     """Move whole groups until each cap of ``target`` holds: out of validation the
     groups with the largest hashes, into it (for a minimum) the smallest."""
+    import numpy as np
+
     if target is None:
         return
-    te, ve, tb, vb = _sides(groups)
     moved = 0
-    val_desc = sorted((g for g in groups.values() if g.val), key=lambda g: -g.h)
+    total_b = int(g.bytes.sum())
 
-    def byte_cap(train_bytes: int) -> float:
-        caps = []
-        if target.val_max_bytes:
-            caps.append(target.val_max_bytes)
-        if target.val_max_ratio_of_train_bytes:
-            caps.append(target.val_max_ratio_of_train_bytes * train_bytes)
-        return min(caps)
+    def trim(sizes_of, ok_for) -> None:
+        nonlocal moved
+        vi = np.flatnonzero(g.val)  # ascending hash
+        k = max(_keep_prefix(sizes_of[vi], ok_for), 0)
+        out = vi[k:]
+        g.val[out] = False
+        moved += int(g.examples[out].sum())
 
-    if target.val_max_bytes or target.val_max_ratio_of_train_bytes:
-        for g in val_desc:
-            if vb <= byte_cap(tb):
-                break
-            if not g.val:
-                continue
-            g.val = False
-            moved += g.examples
-            te, ve, tb, vb = te + g.examples, ve - g.examples, tb + g.bytes, vb - g.bytes
+    fixed, share = target.val_max_bytes, target.val_max_ratio_of_train_bytes
+    if fixed or share:
+        def byte_cap(train_bytes):
+            cap = np.full(np.shape(train_bytes), np.inf)
+            if fixed:
+                cap = np.minimum(cap, fixed)
+            if share:
+                cap = np.minimum(cap, share * np.asarray(train_bytes, dtype=float))
+            return cap
+
+        trim(g.bytes, lambda kept: kept <= byte_cap(total_b - kept))
+        te, ve, tb, vb = g.sides()
         parts = []
-        if target.val_max_bytes:
-            parts.append(f"{target.val_max_bytes:,} bytes")
-        if target.val_max_ratio_of_train_bytes:
-            parts.append(f"{target.val_max_ratio_of_train_bytes:.0%} of training bytes")
-        cap = byte_cap(tb)
+        if fixed:
+            parts.append(f"{fixed:,} bytes")
+        if share:
+            parts.append(f"{share:.0%} of training bytes")
+        cap = float(byte_cap(tb))
         result.caps.append(Cap(f"{target.provider} validation bytes",
                                "≤ min(" + ", ".join(parts) + f") = {int(cap):,} bytes",
                                f"{vb:,} bytes", vb <= cap))
     if target.val_max_examples:
-        for g in val_desc:
-            if ve <= target.val_max_examples:
-                break
-            if not g.val:
-                continue
-            g.val = False
-            moved += g.examples
-            te, ve, tb, vb = te + g.examples, ve - g.examples, tb + g.bytes, vb - g.bytes
+        trim(g.examples, lambda kept: kept <= target.val_max_examples)
+        ve = g.sides()[1]
         result.caps.append(Cap(f"{target.provider} validation examples",
                                f"≤ {target.val_max_examples:,} examples", f"{ve:,}",
                                ve <= target.val_max_examples))
     unmet = [c for c in result.caps if not c.ok]
     if target.requires_validation:
         need = max(target.min_examples or 1, 1)
-        for g in sorted((g for g in groups.values() if not g.val), key=lambda g: g.h):
+        te, ve, tb, vb = g.sides()
+        for i in np.flatnonzero(~g.val):  # training groups, smallest hash first
             if ve >= need:
                 break
-            if te - g.examples < need:
+            n = int(g.examples[i])
+            if te - n < need:
                 continue  # moving this group would leave training under the minimum
-            g.val = True
-            moved += g.examples
-            te, ve, tb, vb = te - g.examples, ve + g.examples, tb - g.bytes, vb + g.bytes
+            g.val[i] = True
+            moved += n
+            te, ve = te - n, ve + n
         ok = te >= need and ve >= need
         result.caps.append(Cap(f"{target.provider} both files", f"≥ {need:,} examples each",
                                f"{te:,} train, {ve:,} validation", ok))
@@ -449,7 +493,8 @@ def split(source: Any, train: str | os.PathLike | None = None,
           val: str | os.PathLike | None = None, *, target: str | None = None,
           val_ratio: float | None = None, val_count: int | None = None,
           val_bytes: int | None = None, seed: int | str = 0, group_by: str | None = None,
-          stratify_by: str | None = None, force: bool = False) -> SplitResult:
+          stratify_by: str | None = None, force: bool = False,
+          progress: bool | None = None) -> SplitResult:
     """Split ``source`` into training and validation sets.
 
     ``source``: a JSONL path (``.gz``/``.zst`` read too), a list of dicts, a
@@ -458,7 +503,12 @@ def split(source: Any, train: str | os.PathLike | None = None,
     ``force``). In-memory sources also get ``result.train`` / ``result.val`` of the
     same type. Give at most one of ``val_ratio``, ``val_count``, ``val_bytes``; the
     default is the target's documented share (DashScope 20 %, SiliconFlow 10 %) or 10 %.
+    ``progress``: a bar on stderr (default: only when stderr is a terminal).
     """
+    import numpy as np
+
+    from datakit.chunking import Progress
+
     chosen = [x is not None for x in (val_ratio, val_count, val_bytes)]
     if sum(chosen) > 1:
         raise SplitError("give only one of val_ratio, val_count, val_bytes")
@@ -482,20 +532,26 @@ def split(source: Any, train: str | os.PathLike | None = None,
                 raise OutputExists(f"{p} exists (use --force to overwrite)")
 
     kind = sources.kind(source)
+    file_size = None
     if kind == "path":
         label = os.fspath(source)
         if not os.path.exists(label):
             raise SplitError(f"{label}: no such file")
-        if train is not None and os.path.abspath(label) in (tp, vp):
+        if os.path.isdir(label):
+            raise SplitError(f"{label}: is a directory, not a JSONL file")
+        if train is not None and any(os.path.exists(p) and os.path.samefile(label, p)
+                                     for p in (tp, vp)):
             raise SplitError("an output path is the input file; the input is never overwritten")
-        lines_factory = lambda: reader.iter_lines(label)  # noqa: E731
+        lines_factory = lambda: reader.iter_lines(label)
         mem_lines = None
+        if not reader.is_compressed(label):
+            file_size = os.path.getsize(label)
     elif kind == "paths":
         raise SplitError("split takes one input file; concatenate or split each file")
     else:
         label = {"pandas": "<DataFrame>", "datasets": "<Dataset>"}.get(kind, "<records>")
         mem_lines = list(sources.to_lines(sources.iter_records(source)))
-        lines_factory = lambda: iter(mem_lines)  # noqa: E731
+        lines_factory = lambda: iter(mem_lines)
 
     result = SplitResult(source=label, train_path=os.fspath(train) if train else None,
                          val_path=os.fspath(val) if val else None, seed=seed, group_by=group_by)
@@ -505,30 +561,58 @@ def split(source: Any, train: str | os.PathLike | None = None,
         result.findings.append(registry.diagnostic(registry.Finding(code, message), path=label,
                                                    line=None, example=None))
 
-    groups, line_groups, blank, invalid = _scan(lines_factory(), seed, group_by, stratify_by,
-                                                finding)
-    result.blank_lines, result.invalid_lines = blank, invalid
-    _assign(groups, val_ratio, val_count, val_bytes, bool(stratify_by))
-    _apply_caps(groups, tgt, result, finding)
-    te, ve, tb, vb = _sides(groups)
-    result.examples, result.groups = te + ve, len(groups)
+    # Pass 1: keys and sizes.
+    bar = Progress("split: keys", file_size, progress)
+    try:
+        sc = _scan(lines_factory(), seed, group_by, stratify_by, bar)
+    finally:
+        bar.close()
+    if sc.missing_group:
+        finding("D103", f"{sc.missing_group:,} example(s) have no field {group_by!r}; they were "
+                        "grouped by the default key (system prompt + first user turn)")
+    if sc.missing_stratum:
+        finding("D103", f"{sc.missing_stratum:,} example(s) have no field {stratify_by!r}; they "
+                        f"form the stratum {MISSING!r}")
+    result.blank_lines, result.invalid_lines = sc.blank, sc.invalid
+    g = _groups(sc, bool(stratify_by))
+    _assign(g, val_ratio, val_count, val_bytes, bool(stratify_by))
+    _apply_caps(g, tgt, result, finding)
+    te, ve, tb, vb = g.sides()
+    result.examples, result.groups = te + ve, len(g.h)
     result.train_examples, result.val_examples, result.train_bytes, result.val_bytes = te, ve, tb, vb
     if stratify_by:
-        strata: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for g in groups.values():
-            strata[g.stratum][1 if g.val else 0] += g.examples
-        result.strata = {k: (v[0], v[1]) for k, v in strata.items()}
-    result.val_lines = [i + 1 for i, h in enumerate(line_groups) if h is not None and groups[h].val]
+        for sh in np.unique(g.stratum):
+            in_s = g.stratum == sh
+            v = int(g.examples[in_s & g.val].sum())
+            result.strata[sc.labels.get(int(sh), MISSING)] = (int(g.examples[in_s].sum()) - v, v)
+
+    # One byte per line: 0 blank (dropped), 1 training, 2 validation.
+    side = np.zeros(len(sc.sizes), np.uint8)
+    side[g.nonblank] = 1 + g.val[g.inverse]
+    del sc, g
+    if mem_lines is not None:
+        result.val_lines = (np.flatnonzero(side == 2) + 1).tolist()
 
     if train is not None:  # pass 2: byte-for-byte copy
+        sides = side.tobytes()
+        bar = Progress("split: write", file_size, progress)
+        n = 0
         with atomic_write(train, overwrite=True) as ft, atomic_write(val, overwrite=True) as fv:
-            for raw, h in zip(lines_factory(), line_groups):
-                if h is not None:
-                    (fv if groups[h].val else ft).write(raw)
+            out = (None, ft.write, fv.write)
+            for i, raw in enumerate(lines_factory()):
+                if i >= len(sides):
+                    raise SplitError(f"{label}: the input changed while it was being split")
+                which = sides[i]
+                if which:
+                    out[which](raw)
+                n = i + 1
+                bar.update(len(raw))
+            if n != len(sides):
+                raise SplitError(f"{label}: the input changed while it was being split")
+        bar.close()
     if mem_lines is not None:
         val_idx = [i - 1 for i in result.val_lines]
-        val_set = set(val_idx)
-        train_idx = [i for i, h in enumerate(line_groups) if h is not None and i not in val_set]
+        train_idx = np.flatnonzero(side == 1).tolist()
         result.train, result.val = _take(source, kind, train_idx), _take(source, kind, val_idx)
     return result
 
@@ -552,51 +636,54 @@ def _digest(body: bytes) -> bytes:
     return hashlib.blake2b(canon, digest_size=16).digest()
 
 
+def _keyed_lines(path: str | os.PathLike, group_by: str | None):
+    """``(line number, group hash, exact digest)`` of every non-blank line."""
+    for i, raw in enumerate(reader.iter_lines(path)):
+        body = raw.strip().lstrip(b"\xef\xbb\xbf")
+        if not body:
+            continue
+        try:
+            obj = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            obj = None
+        key, _ = group_key(obj, body, group_by)
+        yield i + 1, key_hash(0, key), _digest(body)
+
+
 def group_leaks(train_path: str | os.PathLike, val_path: str | os.PathLike,
                 group_by: str | None = None) -> list[Diagnostic]:
     """Validation examples that share a group key (D101) with a training example.
 
     Exact duplicates are D006 (``datakit lint --validation``); this adds copies that
     differ after the group key. Each diagnostic points at the validation line and
-    names the first training line of the same group.
+    names the first training line of the same group. Memory grows with the
+    validation file only: it is read first, then the training file is streamed.
     """
     from datakit.rules import registry
 
+    by_group: dict[int, list[tuple[int, bytes]]] = {}
+    for line, h, digest in _keyed_lines(val_path, group_by):
+        by_group.setdefault(h, []).append((line, digest))
+    wanted = {d for lines in by_group.values() for _, d in lines}
     first_train: dict[int, int] = {}
-    train_digests: set[bytes] = set()
-    for i, raw in enumerate(reader.iter_lines(train_path)):
-        body = raw.strip().lstrip(b"\xef\xbb\xbf")
-        if not body:
-            continue
-        try:
-            obj = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            obj = None
-        key, _ = group_key(obj, body, group_by)
-        first_train.setdefault(key_hash(0, key), i + 1)
-        train_digests.add(_digest(body))
+    exact: set[bytes] = set()
+    for line, h, digest in _keyed_lines(train_path, group_by):
+        if h in by_group:
+            first_train.setdefault(h, line)
+            if digest in wanted:
+                exact.add(digest)
+    hits = sorted((line, h, digest) for h, lines in by_group.items() if h in first_train
+                  for line, digest in lines)
     out = []
-    vlabel = os.fspath(val_path)
-    for i, raw in enumerate(reader.iter_lines(val_path)):
-        body = raw.strip().lstrip(b"\xef\xbb\xbf")
-        if not body:
-            continue
-        try:
-            obj = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            obj = None
-        key, _ = group_key(obj, body, group_by)
-        tline = first_train.get(key_hash(0, key))
-        if tline is None:
-            continue
-        exact = _digest(body) in train_digests
-        what = "is an exact copy of a training example" if exact else \
+    vlabel, tlabel = os.fspath(val_path), os.fspath(train_path)
+    for line, h, digest in hits:
+        what = "is an exact copy of a training example" if digest in exact else \
             "shares its group key (system prompt + first user turn)" if not group_by else \
             f"shares its {group_by!r} value"
         out.append(registry.diagnostic(registry.Finding(
-            "D101", f"validation example {what} with {os.fspath(train_path)} line {tline}; "
+            "D101", f"validation example {what} with {tlabel} line {first_train[h]}; "
                     "move the whole group to one side (datakit split keeps groups together)"),
-            path=vlabel, line=i + 1, example=None))
+            path=vlabel, line=line, example=None))
     return out
 
 
@@ -639,5 +726,12 @@ def check_split(train: str | os.PathLike, val: str | os.PathLike, *,
     return CheckSplitResult(os.fspath(train), os.fspath(val), group_leaks(train, val, group_by))
 
 
-__all__ = ["split", "check_split", "group_leaks", "group_key", "SplitResult",
-           "CheckSplitResult", "SplitError"]
+__all__ = [
+    "CheckSplitResult",
+    "SplitError",
+    "SplitResult",
+    "check_split",
+    "group_key",
+    "group_leaks",
+    "split",
+]
