@@ -136,7 +136,7 @@ class Stats:
 
     def __init__(self, *, target, format: str, paths: list[str], table, skipped: list,
                  bytes: int, exact: bool, epochs: int, price_per_million: float | None,
-                 counter_name: str):
+                 counter_name: str, epochs_source: str = "", price_source: str = ""):
         self.target = target
         self.format = format
         self.paths = paths
@@ -147,6 +147,8 @@ class Stats:
         self.epochs = epochs
         self.price_per_million = price_per_million
         self.counter_name = counter_name
+        self.epochs_source = epochs_source
+        self.price_source = price_source
 
     # ---------------------------------------------------------------- figures
     @property
@@ -205,8 +207,10 @@ class Stats:
             "over_limit": int(df["over_limit"].sum()),
             "dropped": self.dropped,
             "epochs": self.epochs,
+            "epochs_source": self.epochs_source,
             "billed_tokens": self.billed_tokens,
             "price_per_million": self.price_per_million,
+            "price_source": self.price_source if self.price_per_million is not None else None,
             "cost": self.cost,
         }
 
@@ -253,10 +257,11 @@ class Stats:
         lines.append("")
         lines.append(f"total tokens{est}: {s['total_tokens']:,} (trained: {s['total_trained_tokens']:,})")
         if s["limit"]:
-            lines.append(f"over the {s['limit']:,}-token limit: {s['over_limit']:,} example(s)"
-                         + {"truncate": " (truncated from the end)",
-                            "drop": " (dropped by training)",
-                            "reject": " (rejected)"}.get(s["overflow"], ""))
+            fate = {"truncate": " (the provider truncates them from the end)",
+                    "drop": " (training drops them)",
+                    "reject": " (the provider rejects them)"}.get(s["overflow"], "")
+            lines.append(f"over the {s['limit']:,}-token limit{est}: {s['over_limit']:,} example(s)"
+                         + (fate if s["over_limit"] else ""))
             for row in self.over_limit.head(10).itertuples():
                 lines.append(f"  {row.path}:{row.line}: {row.tokens:,} tokens")
             if s["over_limit"] > 10:
@@ -264,10 +269,12 @@ class Stats:
         if s["dropped"] is not None:
             lines.append(f"examples max_length would drop: {s['dropped']:,}")
         lines.append(f"billed tokens{est}: {s['billed_tokens']:,} "
-                     f"(Σ min(tokens, limit) × {s['epochs']} epoch(s))")
+                     f"(Σ min(tokens, limit) × {s['epochs']} epoch(s), {self.epochs_source})")
         if s["cost"] is not None:
             lines.append(f"estimated cost: {s['cost']:,.{2 if s['cost'] >= 1 else 6}f} at {s['price_per_million']:g} per "
-                         "million tokens")
+                         f"million tokens ({self.price_source})")
+        if est:
+            lines.append("* estimate: this target's provider publishes no tokenizer; counts err high")
         return "\n".join(lines)
 
     __str__ = render_text
@@ -339,12 +346,22 @@ def stats(source: Any, target: str | None = None, *, format: str = "auto",
     spec = target or cfg.target or "openai"
     tgt = resolve(spec)
     spec = tgt.id
+    epochs_source = "--epochs" if epochs is not None else f"{tgt.provider} default"
     if epochs is None:
         epochs = tgt.default_epochs or 1
     if epochs < 1:
         raise StatsError(f"epochs must be at least 1, not {epochs}")
+    price_source = "--price-per-million"
     if price_per_million is None:
-        price_per_million = cfg.prices.get(tgt.id, cfg.prices.get(tgt.provider))
+        for key in (tgt.id, tgt.provider):
+            if key in cfg.prices:
+                price_per_million, price_source = cfg.prices[key], f"[tool.datakit.prices] {key}"
+                break
+    if price_per_million is not None and (
+            isinstance(price_per_million, bool) or not isinstance(price_per_million, (int, float))
+            or not price_per_million >= 0):
+        raise StatsError(f"price per million tokens must be a non-negative number, not "
+                         f"{price_per_million!r} ({price_source})")
     workers = workers or default_workers()
 
     k = sources.kind(source)
@@ -390,7 +407,8 @@ def stats(source: Any, target: str | None = None, *, format: str = "auto",
     df["over_limit"] = df["tokens"] > tgt.max_tokens if tgt.max_tokens else False
     return Stats(target=tgt, format=fmt_seen or format, paths=[j[0] for j in jobs], table=df[COLUMNS],
                  skipped=skipped, bytes=nbytes, exact=exact, epochs=epochs,
-                 price_per_million=price_per_million, counter_name=counter.name)
+                 price_per_million=price_per_million, counter_name=counter.name,
+                 epochs_source=epochs_source, price_source=price_source)
 
 
 __all__ = ["Stats", "StatsError", "stats", "PLOT_HINT"]

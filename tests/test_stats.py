@@ -1,6 +1,8 @@
 """`datakit stats` and `datakit.stats()`: exact counts, true percentiles, billing."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -125,3 +127,75 @@ def test_unparseable_lines_are_skipped_and_counted(tmp_path):
     doc = json.loads(r.stdout)
     assert r.returncode == 0 and doc["examples"] == 3 and doc["counted"] == 2
     assert doc["skipped_examples"] == [{"path": str(p), "line": 2, "reason": "invalid JSON"}]
+
+
+def test_prices_come_from_config_and_bad_ones_are_usage_errors(tmp_path, train):
+    (tmp_path / "pyproject.toml").write_text('[tool.datakit.prices]\nopenai = 2.5\n')
+    r = run_cli("stats", train, "--target", "openai", "--output-format", "json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["price_per_million"] == 2.5 and "[tool.datakit.prices] openai" in doc["price_source"]
+    assert doc["cost"] == pytest.approx(doc["billed_tokens"] * 2.5 / 1e6)
+    # the command line wins over the config
+    r = run_cli("stats", train, "--target", "openai", "--price-per-million", "10",
+                "--output-format", "json", cwd=tmp_path)
+    assert json.loads(r.stdout)["cost"] == pytest.approx(doc["billed_tokens"] * 10 / 1e6)
+    # no price anywhere: no cost, never a built-in one
+    r = run_cli("stats", train, "--target", "openai", "--output-format", "json")
+    assert json.loads(r.stdout)["cost"] is None
+    (tmp_path / "pyproject.toml").write_text('[tool.datakit.prices]\nopenai = "cheap"\n')
+    r = run_cli("stats", train, "--target", "openai", cwd=tmp_path)
+    assert r.returncode == 2 and "non-negative number" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_epochs_default_to_the_provider_and_can_be_given(train):
+    total, _ = reference_counts(ROWS, "mistral")
+    for target, default in (("mistral", 1), ("minimax", 5), ("openai", 3)):
+        assert datakit.stats(train, target=target, format="openai").epochs == default
+    s = datakit.stats(train, target="mistral", epochs=4)
+    assert s.billed_tokens == int(total.sum()) * 4 and s.summary()["epochs_source"] == "--epochs"
+    r = run_cli("stats", train, "--target", "mistral")
+    assert "× 1 epoch(s), mistral default" in r.stdout
+
+
+def test_datasets_and_several_files(train, write_jsonl):
+    from datasets import Dataset
+
+    from_ds = datakit.stats(Dataset.from_list(ROWS), target="siliconflow")
+    from_path = datakit.stats(train, target="siliconflow")
+    assert list(from_ds.to_pandas()["tokens"]) == list(from_path.to_pandas()["tokens"])
+    other = write_jsonl("more.jsonl", ROWS[:7])
+    both = datakit.stats([train, other], target="siliconflow")
+    df = both.to_pandas()
+    assert both.examples == 67 and list(df["path"].unique()) == [str(train), str(other)]
+    assert list(df["tokens"][60:]) == list(from_path.to_pandas()["tokens"][:7])
+
+
+def test_both_cores_count_the_same_as_one(monkeypatch, write_jsonl):
+    import datakit.tokenstats as ts
+
+    rows = [chat(i) for i in range(1, 400)]
+    p = write_jsonl("big.jsonl", rows)
+    one = datakit.stats(p, target="openai", workers=1).to_pandas()
+    monkeypatch.setattr(ts, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(ts, "SHARD_BYTES", 20_000)
+    two = datakit.stats(p, target="openai", workers=2).to_pandas()
+    assert one.equals(two) and len(two) == 399 and list(two["line"]) == list(range(1, 400))
+
+
+def test_plot_without_matplotlib_names_the_install(train):
+    code = ("import sys; sys.modules['matplotlib'] = None\nimport datakit\n"
+            f"s = datakit.stats({str(train)!r}, target='openai')\n"
+            "try:\n    s.plot()\nexcept ImportError as e:\n    print(e)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "pip install 'datakit[plot]'" in r.stdout
+
+
+def test_text_output_labels_every_figure(train):
+    r = run_cli("stats", train, "--target", "openai:gpt-4o-mini-2024-07-18", "--price-per-million", "3")
+    assert r.returncode == 0, r.stderr
+    for label in ("p5", "p50", "p95", "messages", "trained", "65,536-token limit",
+                  "billed tokens", "cost", "o200k_base"):
+        assert label in r.stdout
+    assert "estimate" not in r.stdout.replace("estimated cost", "")
