@@ -381,3 +381,40 @@ def test_remaining_diagnostics_point_back_to_input_lines(write_jsonl, tmp_path):
     assert [(d.code, d.line, d.extra["input_line"]) for d in real.remaining] == [("R008", 2, 4)]
     r = run_cli("fix", src, "--dry-run")
     assert r.returncode == 1 and f"{src}:4:" in r.stdout
+
+
+# --------------------------------------------------------------------------- helpers used by the fixers
+
+def test_remap_tool_ids_is_valid_deterministic_and_collision_free():
+    import re
+
+    from datakit.conversion.ids import remap_tool_ids
+
+    ids = ["call_8f2a", "abcDEF123", "", "call_8f2a", "toolu_01", *[f"c{i}" for i in range(300)]]
+    m = remap_tool_ids(ids)
+    assert m == remap_tool_ids(list(ids))  # deterministic
+    assert m["abcDEF123"] == "abcDEF123"  # already valid: kept
+    assert all(re.fullmatch(r"[a-zA-Z0-9]{9}", v) for v in m.values())
+    assert len(set(m.values())) == len(set(ids))  # collision-free
+    assert remap_tool_ids(["call_8f2a"], salt="x") != remap_tool_ids(["call_8f2a"])
+    # a generated id never takes the place of a valid id that is kept
+    target = remap_tool_ids(["call_8f2a"])["call_8f2a"]
+    both = remap_tool_ids([target, "call_8f2a"])
+    assert both[target] == target and both["call_8f2a"] != target
+
+
+@pytest.mark.parametrize("value,expected", [
+    ({"word": "listen"}, ('{"word": "listen"}', "stringified")),
+    ('{"word": "listen"}', ('{"word": "listen"}', "ok")),
+    (json.dumps('{"word": "listen"}'), ('{"word": "listen"}', "repaired-double-encoded")),
+    ("{'word': 'écouter', 'strict': True}", ('{"word": "écouter", "strict": true}',
+                                             "repaired-python-repr")),
+    ("{'x': 1e999}", (None, "unrepairable")),  # would need Infinity, which is not JSON
+    ("[1, 2]", (None, "unrepairable")),
+    ("__import__('os')", (None, "unrepairable")),  # literals only, never executed
+    (["a"], (None, "unrepairable")),
+])
+def test_repair_arguments(value, expected):
+    from datakit.conversion.arguments import repair_arguments
+
+    assert repair_arguments(value) == expected
