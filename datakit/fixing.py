@@ -330,6 +330,11 @@ def _writer(path: str, overwrite: bool) -> Iterator[Any]:
         if path.endswith(".gz"):
             with gzip.GzipFile(fileobj=fh, mode="wb", mtime=0) as gz:
                 yield gz
+        elif path.endswith((".zst", ".zstd")):
+            import zstandard
+
+            with zstandard.ZstdCompressor().stream_writer(fh, closefd=False) as zw:
+                yield zw
         else:
             yield fh
 

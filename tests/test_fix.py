@@ -360,6 +360,13 @@ def test_compressed_input_and_output(tmp_path):
     assert result.fixed == {"R010": 2, "D004": 1}
     lines = gzip.decompress(out.read_bytes()).splitlines()
     assert len(lines) == 1 and "weight" not in json.loads(lines[0])["messages"][0]
+    zst = tmp_path / "out.jsonl.zst"
+    again = datakit.fix(out, output=zst)
+    assert not again.changes
+    import zstandard
+
+    assert zstandard.ZstdDecompressor().stream_reader(zst.read_bytes()).read() == \
+        gzip.decompress(out.read_bytes())
 
 
 def test_in_place_without_changes_makes_no_backup(write_jsonl):

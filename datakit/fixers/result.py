@@ -116,7 +116,8 @@ class FixResult:
                          "name": d.name,
                          "severity": d.severity.value, "message": d.message, "pointer": d.pointer})
         cols = ["status", "line", "out_line", "code", "name", "severity", "message", "pointer"]
-        return pd.DataFrame(rows, columns=cols)
+        df = pd.DataFrame(rows, columns=cols)
+        return df.astype({"line": "Int64", "out_line": "Int64"})  # removed lines: <NA>
 
     def summary_lines(self) -> list[str]:
         verb = "would fix" if self.dry_run else "fixed"
