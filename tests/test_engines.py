@@ -78,3 +78,17 @@ def test_ray_engine_matches_file_lint(file_verdict):
 def test_unrecognisable_rows_are_a_clear_error():
     with pytest.raises(ValueError, match="cannot recognise the format"):
         resolve_format([{"foo": 1}])
+
+
+def test_datasets_engine_decodes_json_columns(tmp_path, file_verdict):
+    """`load_dataset("json")` stores message dicts with differing keys as JSON strings
+    (a `Json` feature); the engine must lint the user's objects, not those strings."""
+    datasets = pytest.importorskip("datasets")
+    from datakit.engines.hf import lint_dataset
+
+    p = tmp_path / "rows.jsonl"
+    p.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ROWS), encoding="utf-8")
+    ds = datasets.load_dataset("json", data_files=str(p), split="train",
+                               cache_dir=str(tmp_path / "cache"))
+    out = lint_dataset(ds, format="openai", batch_size=4)
+    assert per_line([d for row in out["lint_diagnostics"] for d in row]) == file_verdict

@@ -61,12 +61,21 @@ def resolve_format(rows: list[dict], format: str = "auto", target: str | None = 
 
 def lint_table(table: pa.Table, *, format: str, target: str | None = None,
                first_line: int = 1, path: str = "<rows>",
-               columns: LintColumns = LintColumns()) -> pa.Table:
+               columns: LintColumns = LintColumns(), decode=None) -> pa.Table:
     """Lint every row of ``table`` as one example of ``format``; return the table with
-    the lint columns appended. ``first_line`` numbers the rows (1-based) in messages."""
+    the lint columns appended. ``first_line`` numbers the rows (1-based) in messages.
+
+    ``decode`` turns an Arrow row into the user's example (``datasets`` stores
+    heterogeneous message dicts as JSON strings: its ``Features.decode_example``
+    restores them)."""
     from datakit.linter.kernel import KernelConfig, lint_lines
 
-    rows = [sources.strip_nulls(r) for r in table.to_pylist()]
+    own = [c for c in table.column_names if c not in (columns.ok, columns.errors,
+                                                       columns.diagnostics)]
+    raw_rows = table.select(own).to_pylist()
+    if decode is not None:
+        raw_rows = [decode(r) for r in raw_rows]
+    rows = [sources.strip_nulls(r) for r in raw_rows]
     lines = list(sources.to_lines(rows))
     cfg = KernelConfig(path=path, format=format, family=None, target=target,
                        check_duplicates=False)

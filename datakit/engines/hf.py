@@ -16,10 +16,10 @@ from typing import Any
 from datakit.engines.arrow import LintColumns, lint_table, resolve_format
 
 
-def _lint_batch(table, indices, *, format, target, columns):
+def _lint_batch(table, indices, *, format, target, columns, features):
     first = (indices[0] + 1) if len(indices) else 1
     return lint_table(table, format=format, target=target, first_line=first, path="<Dataset>",
-                      columns=columns)
+                      columns=columns, decode=features.decode_example)
 
 
 def lint_dataset(ds: Any, format: str = "auto", target: str | None = None, *,
@@ -41,7 +41,11 @@ def lint_dataset(ds: Any, format: str = "auto", target: str | None = None, *,
     for field in columns.schema_fields():
         features[field.name] = datasets.Features.from_arrow_schema(
             __import__("pyarrow").schema([field]))[field.name]
-    fn = partial(_lint_batch, format=fmt, target=target, columns=columns)
+    own = datasets.Features({k: v for k, v in ds.features.items() if k in features})
+    fn = partial(_lint_batch, format=fmt, target=target, columns=columns,
+                 features=datasets.Features({k: v for k, v in own.items()
+                                             if k not in (columns.ok, columns.errors,
+                                                          columns.diagnostics)}))
     out = ds.with_format("arrow").map(fn, batched=True, batch_size=batch_size, with_indices=True,
                                       num_proc=num_proc, features=features,
                                       desc=f"datakit lint ({fmt})")
