@@ -34,6 +34,7 @@ a final name. Existing outputs are replaced only with ``force=True``.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import heapq
@@ -48,6 +49,7 @@ import tempfile
 import time
 from array import array
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -426,78 +428,105 @@ def chunk(
         if not force and os.path.exists(manifest_path):
             raise OutputExists(f"{manifest_path} exists (use --force to overwrite)")
 
-        # Pass 1: sizes, hashes, plan.
-        keep_sizes = mode != "contiguous"
-        sizes = array("I")
-        src_sha = hashlib.sha256()
-        multiset = 0
-        total = count = 0
-        last_line = b""
-        file_size = None if reader.is_compressed(path) else os.path.getsize(path)
-        bar = Progress("plan ", file_size, progress)
-        plan_c = _ContiguousPlanner(byte_cap, line_cap) if not keep_sizes else None
-        for line in reader.iter_lines(path):
-            s = len(line)
-            count += 1
-            if s > byte_cap:
-                bar.close()
-                raise LineOverLimit(
-                    f"{display}:{count}: line of {s} bytes is over the limit of {byte_cap} bytes; "
-                    "a line is never split: raise the limit or shorten the example")
-            src_sha.update(line)
-            total += s
-            if keep_sizes:
-                sizes.append(s)
-                multiset += line_hash128(line)
-            else:
-                plan_c.add(s)  # type: ignore[union-attr]
-            last_line = line
-            bar.update(s)
-        bar.close()
-        final_newline = (not last_line) or last_line.endswith(b"\n")
-
-        if mode == "contiguous":
-            plan = plan_c.finish()  # type: ignore[union-attr]
-        elif mode == "round-robin":
-            plan = _plan_round_robin(sizes, byte_cap, line_cap, total)
-        else:
-            plan = _plan_balanced(sizes, byte_cap, line_cap, total)
-        if count == 0:
-            plan = _Plan(0, [], [])
-        del sizes
-
-        names = _chunk_names(stem, plan.n)
         if not force:
+            _refuse_existing_chunks(out, stem)
+        if mode == "contiguous" and line_limit is None:
+            # One pass, block by block: no per-line Python work (see _stream_contiguous).
+            os.makedirs(out, exist_ok=True)
+            staging = tempfile.mkdtemp(prefix=f".{stem}.", suffix=".partial", dir=out)
+            try:
+                s = _stream_contiguous(path, display, staging, byte_cap, progress)
+                names = _chunk_names(stem, len(s.infos))
+                for name in names:
+                    p = os.path.join(out, name)
+                    if os.path.exists(p) and same_file(path, p):
+                        raise ChunkError(f"{p} is the source file: choose another output "
+                                         "directory")
+                for info, name in zip(s.infos, names):
+                    os.replace(os.path.join(staging, info.name), os.path.join(out, name))
+                    info.name = name
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            result = ChunkResult(
+                source=display, out_dir=out, mode=mode, max_bytes=limit, max_lines=line_limit,
+                target=target, source_lines=s.lines, source_bytes=s.bytes,
+                source_sha256=s.sha.hexdigest(), source_multiset=None,
+                final_newline=s.final_newline, chunks=s.infos)
+            if s.lines == 0:
+                result.warnings.append("the source is empty: no chunk written")
+        else:
+            # Pass 1: sizes, hashes, plan.
+            keep_sizes = mode != "contiguous"
+            sizes = array("I")
+            src_sha = hashlib.sha256()
+            multiset = 0
+            total = count = 0
+            last_line = b""
+            file_size = None if reader.is_compressed(path) else os.path.getsize(path)
+            bar = Progress("plan ", file_size, progress)
+            plan_c = _ContiguousPlanner(byte_cap, line_cap) if not keep_sizes else None
+            for line in reader.iter_lines(path):
+                s = len(line)
+                count += 1
+                if s > byte_cap:
+                    bar.close()
+                    raise LineOverLimit(
+                        f"{display}:{count}: line of {s} bytes is over the limit of {byte_cap} bytes; "
+                        "a line is never split: raise the limit or shorten the example")
+                src_sha.update(line)
+                total += s
+                if keep_sizes:
+                    sizes.append(s)
+                    multiset += line_hash128(line)
+                else:
+                    plan_c.add(s)  # type: ignore[union-attr]
+                last_line = line
+                bar.update(s)
+            bar.close()
+            final_newline = (not last_line) or last_line.endswith(b"\n")
+
+            if mode == "contiguous":
+                plan = plan_c.finish()  # type: ignore[union-attr]
+            elif mode == "round-robin":
+                plan = _plan_round_robin(sizes, byte_cap, line_cap, total)
+            else:
+                plan = _plan_balanced(sizes, byte_cap, line_cap, total)
+            if count == 0:
+                plan = _Plan(0, [], [])
+            del sizes
+
+            names = _chunk_names(stem, plan.n)
+            if not force:
+                for name in names:
+                    p = os.path.join(out, name)
+                    if os.path.exists(p):
+                        raise OutputExists(f"{p} exists (use --force to overwrite)")
             for name in names:
                 p = os.path.join(out, name)
-                if os.path.exists(p):
-                    raise OutputExists(f"{p} exists (use --force to overwrite)")
-        for name in names:
-            p = os.path.join(out, name)
-            if os.path.exists(p) and same_file(path, p):
-                raise ChunkError(f"{p} is the source file: choose another output directory")
+                if os.path.exists(p) and same_file(path, p):
+                    raise ChunkError(f"{p} is the source file: choose another output directory")
 
-        result = ChunkResult(
-            source=display, out_dir=out, mode=mode, max_bytes=limit, max_lines=line_limit,
-            target=target, source_lines=count, source_bytes=total,
-            source_sha256=src_sha.hexdigest(),
-            source_multiset=None if mode == "contiguous" else f"{multiset & _MASK128:032x}",
-            final_newline=final_newline,
-        )
-        if count == 0:
-            result.warnings.append("the source is empty: no chunk written")
+            result = ChunkResult(
+                source=display, out_dir=out, mode=mode, max_bytes=limit, max_lines=line_limit,
+                target=target, source_lines=count, source_bytes=total,
+                source_sha256=src_sha.hexdigest(),
+                source_multiset=None if mode == "contiguous" else f"{multiset & _MASK128:032x}",
+                final_newline=final_newline,
+            )
+            if count == 0:
+                result.warnings.append("the source is empty: no chunk written")
 
-        # Pass 2: write into a staging directory, then move everything into place.
-        os.makedirs(out, exist_ok=True)
-        staging = tempfile.mkdtemp(prefix=f".{stem}.", suffix=".partial", dir=out)
-        try:
-            infos = _write_chunks(path, display, staging, names, plan, mode, byte_cap, line_cap,
-                                  total, progress)
-            for name in names:
-                os.replace(os.path.join(staging, name), os.path.join(out, name))
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        result.chunks = infos
+            # Pass 2: write into a staging directory, then move everything into place.
+            os.makedirs(out, exist_ok=True)
+            staging = tempfile.mkdtemp(prefix=f".{stem}.", suffix=".partial", dir=out)
+            try:
+                infos = _write_chunks(path, display, staging, names, plan, mode, byte_cap, line_cap,
+                                      total, progress)
+                for name in names:
+                    os.replace(os.path.join(staging, name), os.path.join(out, name))
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            result.chunks = infos
 
         old = _previous_chunks(manifest_path) if force else []
         stale = sorted(set(old) - set(names))
@@ -510,6 +539,141 @@ def chunk(
             fh.write(json.dumps(manifest, indent=2, ensure_ascii=False).encode() + b"\n")
         result.manifest = manifest_path
         return result
+
+
+def _refuse_existing_chunks(out: str, stem: str) -> None:
+    """Without ``force``, any chunk of this stem already in ``out`` stops the run (the
+    number of chunks, hence the names, is known only once the source is read)."""
+    if not os.path.isdir(out):
+        return
+    pattern = re.compile(re.escape(stem) + r"-\d{5}-of-\d{5}\.jsonl")
+    for name in sorted(os.listdir(out)):
+        if pattern.fullmatch(name):
+            raise OutputExists(f"{os.path.join(out, name)} exists (use --force to overwrite)")
+
+
+@dataclass(slots=True)
+class _Streamed:
+    infos: list[ChunkInfo]
+    lines: int
+    bytes: int
+    sha: Any
+    final_newline: bool
+
+
+STREAM_BLOCK = 4 << 20
+
+
+def _fsync_close(fh: Any) -> None:
+    try:
+        os.fsync(fh.fileno())
+    finally:
+        fh.close()
+
+
+def _stream_contiguous(path: str, display: str, staging: str, limit: int,
+                       progress: bool | None) -> _Streamed:
+    """Contiguous chunks under a byte limit in a single pass over the source.
+
+    Blocks are cut at newlines only: the current chunk takes the longest run of whole
+    lines that fits (``rfind`` of a newline within the room left), exactly what the
+    line-by-line greedy plan does, but hashing, counting and copying run in C over
+    whole blocks. Chunks get provisional names in ``staging``; the caller names them
+    once their number is known. The limit is checked before every write.
+    """
+    infos: list[ChunkInfo] = []
+    src_sha = hashlib.sha256()
+    st = {"fh": None, "sha": None, "lines": 0, "bytes": 0}
+
+    def close() -> None:
+        if st["fh"] is not None:
+            syncs.append(syncer.submit(_fsync_close, st["fh"]))  # overlaps the next chunk
+            infos[-1].sha256 = st["sha"].hexdigest()
+            st["fh"] = None
+
+    def emit(data: bytes, a: int, b: int, newlines: int) -> None:
+        if st["fh"] is None:
+            name = f"part-{len(infos):05d}"
+            infos.append(ChunkInfo(name, 0, 0))
+            st["fh"] = open(os.path.join(staging, name), "wb", buffering=0)  # noqa: SIM115
+            st["sha"] = hashlib.sha256()
+        info = infos[-1]
+        if info.bytes + (b - a) > limit:  # the hard limit, before the write
+            raise ChunkError(f"{display}: internal error: a chunk would exceed the limit")
+        piece = memoryview(data)[a:b]
+        st["fh"].write(piece)
+        st["sha"].update(piece)
+        info.bytes += b - a
+        info.lines += newlines
+        st["lines"] += newlines
+        st["bytes"] += b - a
+
+    def over(data: bytes, a: int, size: int | None) -> LineOverLimit:
+        what = f"line of {size} bytes" if size is not None else "line of more than " \
+            f"{limit} bytes"
+        return LineOverLimit(f"{display}:{st['lines'] + 1}: {what} is over the limit of {limit} "
+                             "bytes; a line is never split: raise the limit or shorten the example")
+
+    def place(data: bytes, a: int, end: int) -> None:
+        """Write data[a:end], a run of whole lines, into chunks."""
+        while a < end:
+            room = limit - (infos[-1].bytes if st["fh"] is not None else 0)
+            if end - a <= room:
+                emit(data, a, end, data.count(b"\n", a, end))
+                return
+            cut = data.rfind(b"\n", a, a + room)
+            if cut < 0:
+                if st["fh"] is None or infos[-1].bytes == 0:
+                    raise over(data, a, data.find(b"\n", a, end) + 1 - a)
+                close()  # the next line does not fit: start a new chunk
+                continue
+            emit(data, a, cut + 1, data.count(b"\n", a, cut + 1))
+            close()
+            a = cut + 1
+
+    file_size = None if reader.is_compressed(path) else os.path.getsize(path)
+    bar = Progress("chunk", file_size, progress)
+    pending = b""
+    last_byte = b""
+    # hashlib and fsync release the GIL: the source's sha256 runs in one thread and
+    # the fsync of finished chunks in another, beside the copy and the chunks' sha256.
+    hasher, syncer = ThreadPoolExecutor(1), ThreadPoolExecutor(1)
+    hashing: collections.deque = collections.deque()
+    syncs: list = []
+    try:
+        with reader.open_binary(path) as src:
+            while block := src.read(STREAM_BLOCK):
+                hashing.append(hasher.submit(src_sha.update, block))
+                if len(hashing) > 4:  # bounded read-ahead: constant memory
+                    hashing.popleft().result()
+                bar.update(len(block))
+                last_byte = block[-1:]
+                data = pending + block if pending else block
+                nl = data.rfind(b"\n")
+                if nl < 0:
+                    pending = data
+                else:
+                    place(data, 0, nl + 1)
+                    pending = data[nl + 1:]
+                if len(pending) > limit:
+                    raise over(pending, 0, None)
+        if pending:  # a last line without a final newline
+            if st["fh"] is not None and infos[-1].bytes + len(pending) > limit:
+                close()
+            emit(pending, 0, len(pending), 0)
+            infos[-1].lines += 1
+            st["lines"] += 1
+        close()
+        for f in [*hashing, *syncs]:
+            f.result()
+    finally:
+        if st["fh"] is not None:
+            st["fh"].close()
+        hasher.shutdown(wait=True)
+        syncer.shutdown(wait=True)
+        bar.close()
+    return _Streamed(infos, st["lines"], st["bytes"], src_sha,
+                     final_newline=not last_byte or last_byte == b"\n")
 
 
 class _ContiguousPlanner:
@@ -714,6 +878,34 @@ def _read_manifest(manifest: str) -> dict[str, Any]:
     return data
 
 
+def _hash_blocks(path: str, hashes: tuple, bar: Progress) -> tuple[int, int, bytes]:
+    """Feed a file to every hash in ``hashes``, block by block (each hash in its own
+    thread: hashlib releases the GIL); return its lines, bytes and last byte."""
+    lines = nbytes = 0
+    last = b""
+    # one single-thread executor per hash: each hash sees its blocks in order
+    pools = [ThreadPoolExecutor(1) for _ in hashes]
+    with contextlib.ExitStack() as stack, reader.open_binary(path) as fh:
+        for pool in pools:
+            stack.enter_context(pool)
+        pending: collections.deque = collections.deque()
+        while block := fh.read(STREAM_BLOCK):
+            pending.append([p.submit(h.update, block) for p, h in zip(pools, hashes)])
+            if len(pending) > 4:  # bounded read-ahead
+                for f in pending.popleft():
+                    f.result()
+            lines += block.count(b"\n")
+            nbytes += len(block)
+            last = block[-1:]
+            bar.update(len(block))
+        for fs in pending:
+            for f in fs:
+                f.result()
+    if last and last != b"\n":
+        lines += 1  # a last line without a final newline
+    return lines, nbytes, last
+
+
 def verify(manifest: str | os.PathLike, *, progress: bool | None = None) -> VerifyResult:
     """Prove that the chunks named in ``manifest`` hold exactly the source's lines.
 
@@ -743,16 +935,16 @@ def verify(manifest: str | os.PathLike, *, progress: bool | None = None) -> Veri
         sha = hashlib.sha256()
         lines = nbytes = csum = 0
         last = b""
-        for line in reader.iter_lines(os.path.join(base, c["name"])):
-            lines += 1
-            nbytes += len(line)
-            sha.update(line)
-            if mode == "contiguous":
-                concat.update(line)
-            else:
+        if mode == "contiguous":  # whole blocks: the order of bytes is all that matters
+            lines, nbytes, last = _hash_blocks(os.path.join(base, c["name"]), (sha, concat), bar)
+        else:
+            for line in reader.iter_lines(os.path.join(base, c["name"])):
+                lines += 1
+                nbytes += len(line)
+                sha.update(line)
                 csum += line_hash128(line)
-            last = line
-            bar.update(len(line))
+                last = line
+                bar.update(len(line))
         multiset += csum
         res.lines += lines
         res.bytes += nbytes
@@ -788,11 +980,7 @@ def verify(manifest: str | os.PathLike, *, progress: bool | None = None) -> Veri
         sha = hashlib.sha256()
         lines = nbytes = 0
         bar = Progress("source", None, progress)
-        for line in reader.iter_lines(src_path):
-            lines += 1
-            nbytes += len(line)
-            sha.update(line)
-            bar.update(len(line))
+        lines, nbytes, _ = _hash_blocks(src_path, (sha,), bar)
         bar.close()
         if (sha.hexdigest(), lines, nbytes) != (src.get("sha256"), src.get("lines"), src.get("bytes")):
             res.problems.append(f"the source {src_path} changed since it was chunked "
