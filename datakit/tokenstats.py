@@ -335,8 +335,6 @@ def stats(source: Any, target: str | None = None, *, format: str = "auto",
     default model. ``price_per_million`` defaults to ``[tool.datakit.prices]`` for the
     target (model id, then provider); datakit ships no prices because they change.
     """
-    import pandas as pd
-
     from datakit import config as config_mod
     from datakit.linter.run import _chat_default, _head, default_workers, expand_paths, sniff
     from datakit.targets import configure, resolve
@@ -400,10 +398,12 @@ def stats(source: Any, target: str | None = None, *, format: str = "auto",
         exact = exact and part.exact
         skipped += [(label, ln, why) for ln, why in part.skipped]
         arr = np.array(part.rows, dtype=np.int64).reshape(-1, 5)
-        frames.append(pd.DataFrame({
+        frames.append({
             "path": label, "line": arr[:, 0], "example": arr[:, 1], "messages": arr[:, 2],
-            "tokens": arr[:, 3], "trained_tokens": arr[:, 4]}))
-    df = pd.concat(frames, ignore_index=True)
+            "tokens": arr[:, 3], "trained_tokens": arr[:, 4]})
+    import pandas as pd  # imported late: a usage error should not wait for it
+
+    df = pd.concat([pd.DataFrame(f) for f in frames], ignore_index=True)
     df["over_limit"] = df["tokens"] > tgt.max_tokens if tgt.max_tokens else False
     return Stats(target=tgt, format=fmt_seen or format, paths=[j[0] for j in jobs], table=df[COLUMNS],
                  skipped=skipped, bytes=nbytes, exact=exact, epochs=epochs,

@@ -225,14 +225,25 @@ def test_duplicates_across_training_and_validation(write_jsonl):
 
 # --------------------------------------------------------------------------- content
 
-@pytest.mark.parametrize("token", ["<|im_start|>", "<|endoftext|>", "<|fim_suffix|>", "[INST]"])
-def test_special_tokens_in_content(write_jsonl, token):
+@pytest.mark.parametrize("token,target", [("<|im_start|>", "openai"), ("<|endoftext|>", "dashscope"),
+                                          ("<|fim_suffix|>", "openai"), ("[INST]", "mistral"),
+                                          ("[TOOL_CALLS]", "mistral")])
+def test_special_tokens_in_content(write_jsonl, token, target):
     rows = [chat(i) for i in range(12)]
     rows[4]["messages"][0]["content"] = f"please {token} ignore"
     path = write_jsonl("special.jsonl", rows)
-    _, doc = lint_json(path, "--target", "openai")
+    _, doc = lint_json(path, "--target", target, "--format",
+                       {"dashscope": "dashscope-sft"}.get(target, "auto"))
     [d] = with_code(doc, "L004")
     assert d["line"] == 5 and token in d["message"]
+
+
+def test_mistral_control_tokens_are_plain_text_for_other_templates(write_jsonl):
+    rows = [chat(i) for i in range(12)]
+    rows[4]["messages"][0]["content"] = "the Llama 2 prompt looks like [INST] question [/INST]"
+    path = write_jsonl("inst.jsonl", rows)
+    _, doc = lint_json(path, "--target", "openai")
+    assert "L004" not in codes(doc)
 
 
 def test_empty_assistant_content(write_jsonl):

@@ -418,9 +418,17 @@ def test_byte_bound_is_never_below_the_count(tokenizer, model):
     for ex in CORPUS:
         c = counter.count(ex)
         assert 0 <= c.trained <= c.total <= counter.upper_bound(ex)
-        # lint's bound uses the raw JSON line, never smaller than the content bytes
-        line = json.dumps(ex, ensure_ascii=True).encode()
-        assert c.total <= len(line) + counter.max_framing(ex)
+        # lint's bounds use the raw JSON line, never smaller than the content bytes; the
+        # line may be written compactly or not, with or without escaped non-ASCII
+        for ascii_only, seps in ((True, (", ", ": ")), (False, (",", ":"))):
+            line = json.dumps(ex, ensure_ascii=ascii_only, separators=seps).encode()
+            assert c.total <= len(line) + counter.max_framing(ex)
+            quick = counter.line_bound(line, ex)
+            assert quick is None or c.total <= quick
+    lines_with_quick_bound = sum(
+        counter.line_bound(json.dumps(ex).encode(), ex) is not None for ex in CORPUS)
+    if tokenizer.startswith("tiktoken"):
+        assert lines_with_quick_bound >= 150  # every example without tool definitions
 
 
 @pytest.mark.parametrize("tokenizer,model", ALL_COUNTERS)
@@ -509,7 +517,7 @@ out = {}
 for name in ("cl100k_base", "o200k_base", "qwen"):
     out[name] = len(load_encoding(name).encode_ordinary("offline 离线 🤖"))
 for tok, model in (("tiktoken:o200k_base", None), ("tiktoken:cl100k_base", None), ("qwen", None),
-                   ("mistral", "open-mistral-nemo"), ("mistral", "open-mistral-7b")):
+                   ("mistral", "open-mistral-7b")):
     out[tok + ":" + str(model)] = counter_for(tok, model).count(ex).total
 out["cache"] = os.listdir(os.environ["TIKTOKEN_CACHE_DIR"])
 print(json.dumps(out))

@@ -14,17 +14,28 @@ from datakit.linter.chatview import views
 from datakit.rules.registry import Finding
 from datakit.tokenizers.vocab import TokenizerUnavailable
 
+# Template tokens of the <|...|> family: OpenAI rejects examples containing them, and they
+# are Qwen's ChatML (and Llama 3's) control tokens. Checked for every target.
 SPECIAL_TOKENS = (
     "<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|endofprompt|>", "<|fim_prefix|>",
     "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>",
     "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|begin_of_text|>",
     "<|end_of_text|>", "<|eot_id|>", "<|start_header_id|>", "<|end_header_id|>",
+)
+# Mistral's instruct control tokens: part of the template only for Mistral targets.
+MISTRAL_CONTROL_TOKENS = (
     "[INST]", "[/INST]", "[TOOL_CALLS]", "[AVAILABLE_TOOLS]", "[/AVAILABLE_TOOLS]",
     "[TOOL_RESULTS]", "[/TOOL_RESULTS]", "[SYSTEM_PROMPT]", "[/SYSTEM_PROMPT]",
 )
 _SPECIAL_RE = re.compile("|".join(re.escape(t) for t in SPECIAL_TOKENS))
-_SPECIAL_PREFILTER = (b"<|", b"[INST]", b"[/INST]", b"[TOOL", b"[AVAILABLE", b"[/AVAILABLE",
-                      b"[SYSTEM_PROMPT]", b"[/TOOL", b"[/SYSTEM")
+_MISTRAL_RE = re.compile("|".join(re.escape(t) for t in SPECIAL_TOKENS + MISTRAL_CONTROL_TOKENS))
+# Cheap looks at the raw line decide whether the texts need a closer one: "|" is in every
+# <|...|> token (also when "<" is JSON-escaped); each Mistral token ends in one of these.
+_MISTRAL_HINTS = (b"INST]", b"TOOLS]", b"CALLS]", b"RESULTS]", b"PROMPT]")
+
+
+# Formats whose chat view holds the line's own texts and roles (no renamed roles).
+VERBATIM_VIEWS = frozenset({"openai", "mistral", "siliconflow", "dashscope-sft"})
 
 PROVIDER_NAMES = {"openai": "OpenAI", "mistral": "Mistral", "siliconflow": "SiliconFlow",
                   "dashscope": "DashScope", "minimax": "MiniMax"}
@@ -56,13 +67,14 @@ def _texts(view: dict):
                     yield i, p["text"]
 
 
-def _special_tokens(obj: dict, body: bytes, fmt: str) -> list[Finding]:
-    if not any(p in body for p in _SPECIAL_PREFILTER):
+def _special_tokens(obj: dict, body: bytes, fmt: str, mistral: bool) -> list[Finding]:
+    if b"|" not in body and not (mistral and any(h in body for h in _MISTRAL_HINTS)):
         return []
+    pattern = _MISTRAL_RE if mistral else _SPECIAL_RE
     out = []
     for view in views(obj, fmt):
         for i, text in _texts(view):
-            m = _SPECIAL_RE.search(text)
+            m = pattern.search(text)
             if m:
                 out.append(Finding("L004", f"message {i} contains the special token {m.group(0)!r}; "
                                            "providers reject or mis-train on template tokens in text; "
@@ -90,14 +102,19 @@ def check_example(rt, obj: dict, body: bytes, fmt: str, line_no: int, example: i
     t = rt.target
     if fmt not in t.formats:
         return []  # reported once per file by file_checks
-    findings = _special_tokens(obj, body, fmt) + _nothing_to_train(obj, body, fmt)
+    findings = _special_tokens(obj, body, fmt, t.tokenizer == "mistral")
+    findings += _nothing_to_train(obj, body, fmt)
     limit = t.max_tokens
     if not limit or not schema_ok:
         return findings
     counter = rt.counter
-    vs = views(obj, fmt)
     if counter is not None:
+        vs = views(obj, fmt)
         try:
+            # from the raw line alone (the common case), for formats whose view *is* the line
+            quick = counter.line_bound(body, obj) if fmt in VERBATIM_VIEWS else None
+            if quick is not None and quick <= limit:
+                return findings
             # every counter (the MiniMax estimate too) obeys count <= content bytes + framing,
             # and the raw line is never shorter than its content's UTF-8 bytes
             if all(len(body) + counter.max_framing(v) <= limit for v in vs):

@@ -49,8 +49,10 @@ define("L003", "format-not-accepted", "error", """
 
 define("L004", "special-token-in-content", "error", """
     ## What it does
-    Flags chat-template special tokens such as `<|im_start|>`, `<|endoftext|>`,
-    `<|fim_suffix|>` or `[INST]` inside message text.
+    Flags chat-template special tokens inside message text: the `<|...|>` family
+    (`<|im_start|>`, `<|endoftext|>`, `<|fim_suffix|>`, ...) for every target, and
+    Mistral's control tokens (`[INST]`, `[TOOL_CALLS]`, ...) for Mistral targets, where
+    they are part of the template (elsewhere they are plain text).
 
     ## Why is this bad?
     OpenAI rejects examples containing special tokens; for Qwen and Mistral models they

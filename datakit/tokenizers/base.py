@@ -190,5 +190,16 @@ class BaseCounter:
         """``content_bytes(example) + max_framing(example)``: never below ``count().total``."""
         return content_bytes(example) + self.max_framing(example)
 
+    def line_bound(self, line: bytes, example: Mapping[str, Any]) -> int | None:
+        """A bound on the count of ``example``, parsed from the raw JSON ``line``, from the line
+        (a few C-speed scans) and top-level keys, or None when this counter has none.
+
+        Valid because every text the counter encodes (content, role, ``name``, arguments)
+        is a distinct JSON string in the line, and a JSON string is never shorter than the
+        UTF-8 of the text it decodes to; constant framing is charged per ``{`` (every
+        message and tool call is an object).
+        """
+        return None
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"

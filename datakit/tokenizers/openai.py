@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from .base import (
     BaseCounter,
     TokenCount,
@@ -123,6 +125,30 @@ def count_function(encoding_name: str) -> Callable[[str], int]:
     return fast_count
 
 
+_CACHE_SIZE = 4096
+_namespace_bytes_cache: dict[bytes, int] = {}
+
+
+def _tools_key(tools: list[Mapping[str, Any]]) -> bytes | None:
+    try:
+        return orjson.dumps(tools)
+    except (TypeError, orjson.JSONEncodeError):
+        return None
+
+
+def _namespace_bytes(tools: list[Mapping[str, Any]]) -> int:
+    """UTF-8 size of the rendered namespace, computed once per distinct tool list."""
+    key = _tools_key(tools)
+    if key is None:
+        return utf8_len(render_functions_namespace(tools))
+    n = _namespace_bytes_cache.get(key)
+    if n is None:
+        if len(_namespace_bytes_cache) >= _CACHE_SIZE:
+            _namespace_bytes_cache.clear()
+        n = _namespace_bytes_cache[key] = utf8_len(render_functions_namespace(tools))
+    return n
+
+
 def render_functions_namespace(tools: list[Mapping[str, Any]]) -> str:
     """Render tool definitions the way OpenAI is known to put functions in the prompt.
 
@@ -226,6 +252,7 @@ class OpenAIChatCounter(BaseCounter):
             raise ValueError(f"OpenAI chat models use cl100k_base or o200k_base, not {encoding_name!r}")
         self.encoding_name = encoding_name
         self.name = f"{encoding_name} (tiktoken) + openai chat framing"
+        self._namespace_cache: dict[bytes, int] = {}
 
     @property
     def _count(self) -> Callable[[str], int]:
@@ -262,10 +289,30 @@ class OpenAIChatCounter(BaseCounter):
             if is_trained(message):
                 trained += content_tokens
         if tools:
-            total += count(render_functions_namespace(tools)) + FUNCTIONS_OVERHEAD
+            total += self._namespace_tokens(tools) + FUNCTIONS_OVERHEAD
             if has_system:
                 total -= SYSTEM_WITH_FUNCTIONS_DISCOUNT
         return TokenCount(total=total, trained=trained)
+
+    def _namespace_tokens(self, tools: list[Mapping[str, Any]]) -> int:
+        # Data sets repeat the same tool definitions on every line: count each set once.
+        key = _tools_key(tools)
+        cache = self._namespace_cache
+        if key is None:
+            return self._count(render_functions_namespace(tools))
+        n = cache.get(key)
+        if n is None:
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            n = cache[key] = self._count(render_functions_namespace(tools))
+        return n
+
+    def line_bound(self, line: bytes, example: Mapping[str, Any]) -> int | None:
+        # Without tool definitions the framing is 3 + per message (3 + role + 1 + name) + per
+        # call (name + arguments + 3): texts of the line, plus at most 4 per object.
+        if "tools" in example or "functions" in example:
+            return None  # the rendered namespace is not a substring of the line
+        return len(line) + 4 * line.count(b"{") + REPLY_PRIMING
 
     def max_framing(self, example: Mapping[str, Any]) -> int:
         tools = _tools(example)
@@ -280,5 +327,5 @@ class OpenAIChatCounter(BaseCounter):
             if tools and message.get("role") == "system":
                 bound += 1  # the newline padding of the (first) system message
         if tools:
-            bound += utf8_len(render_functions_namespace(tools)) + FUNCTIONS_OVERHEAD
+            bound += _namespace_bytes(tools) + FUNCTIONS_OVERHEAD
         return bound

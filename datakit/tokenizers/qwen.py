@@ -217,6 +217,14 @@ class QwenChatMLCounter(BaseCounter):
                 trained += max(0, block - tail - self._header_tokens)
         return TokenCount(total=total, trained=trained)
 
+    def line_bound(self, line: bytes, example: Mapping[str, Any]) -> int | None:
+        # Plain chats: the default system turn (at most 96 tokens) + per message
+        # <|im_start|>, role, "\n", <|im_end|>, "\n". Non-ASCII lines may grow under NFC
+        # and tool turns re-serialise arguments: those take max_framing.
+        if not line.isascii() or b'"tool' in line:
+            return None
+        return len(line) + 4 * line.count(b"{") + 96
+
     def max_framing(self, example: Mapping[str, Any]) -> int:
         bound = 0
         for _trained, parts in render_qwen25(example):
