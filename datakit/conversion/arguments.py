@@ -38,6 +38,17 @@ def _dumps(value: Any) -> str | None:
         return None
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Equal values of the same JSON types (``1 == True`` and ``[1] == (1,)`` do not count)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
 def repair_arguments(value: Any) -> tuple[str | None, str]:
     """``(json_text, status)`` for one ``arguments`` value.
 
@@ -64,7 +75,9 @@ def repair_arguments(value: Any) -> tuple[str | None, str]:
     literal = _literal(value)
     if isinstance(literal, dict):
         text = _dumps(literal)
-        if text is not None:
+        # Unambiguous only when JSON says exactly what the literal said: tuples, sets,
+        # non-string keys or bytes would change type on the way through.
+        if text is not None and _same(json.loads(text), literal):
             return text, "repaired-python-repr"
     return None, "unrepairable"
 
