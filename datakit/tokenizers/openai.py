@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -20,7 +22,7 @@ from .base import (
     is_trained,
     utf8_len,
 )
-from .vocab import VocabularyChecksumError, load_encoding, verified_vocabulary_available
+from .vocab import load_encoding
 
 __all__ = ["OpenAIChatCounter", "count_function", "render_functions_namespace"]
 
@@ -45,10 +47,13 @@ _PROBES = (
 )
 
 
-# tiktoken's counts of _PROBES (tests/test_tokenizers.py checks them against tiktoken).
-_PROBE_COUNTS = {
-    "o200k_base": (16, 21, 14, 7, 17, 17, 11),
-    "cl100k_base": (18, 27, 14, 7, 17, 19, 11),
+# sha256 of json.dumps([tiktoken encode_ordinary(p) for p in _PROBES]) on the verified
+# vocabulary: bpe-openai's Rust extension embeds its own copy of the vocabulary, so its
+# token ids on the probes, not the checksum of a file it never reads, show it is the same.
+# tests/test_tokenizers.py recomputes these with tiktoken.
+_PROBE_IDS_SHA256 = {
+    "o200k_base": "29a45f1c3662081fe08e4e5675f1e279ca5d965e12aba7d5b0703092eae63f34",
+    "cl100k_base": "81a287466d611d1916e82f90c836cebc3eb3b7a00ec9a5181a529731ccf19a79",
 }
 
 
@@ -89,11 +94,11 @@ def _bpe_openai_bindings() -> Any:
 def count_function(encoding_name: str) -> Callable[[str], int]:
     """A ``str -> token count`` function for ``cl100k_base``/``o200k_base``.
 
-    Uses bpe-openai's Rust ``count()`` (about 1.9x faster than tiktoken, PERF.md) when
-    the vocabulary file bpe-openai ships has the pinned sha256 and its counts of a probe
-    set equal tiktoken's; otherwise tiktoken's ``encode_ordinary`` on the verified
-    vocabulary (loaded only then: parsing it costs about a second per process).
-    Special-token text is always counted as ordinary text.
+    Uses bpe-openai's Rust ``count()`` (about 1.9x faster than tiktoken, PERF.md) when its
+    token ids for a probe set hash to the pinned sha256 of tiktoken's ids; otherwise
+    tiktoken's ``encode_ordinary`` on the checksummed vocabulary (loaded only then:
+    parsing it costs about a second per process). Special-token text is always counted
+    as ordinary text.
     """
 
     @lru_cache(maxsize=1)
@@ -104,14 +109,11 @@ def count_function(encoding_name: str) -> Callable[[str], int]:
         return len(encoder()(text))
 
     try:
-        if not verified_vocabulary_available(encoding_name):
-            raise LookupError("bpe-openai's vocabulary file is missing")
-        backend_count = _bpe_openai_bindings().tokenizer_for_encoding(encoding_name).count
-        expected = _PROBE_COUNTS[encoding_name]
-        if tuple(backend_count(s) for s in _PROBES) != expected:
+        backend = _bpe_openai_bindings().tokenizer_for_encoding(encoding_name)
+        ids = json.dumps([backend.encode(s) for s in _PROBES]).encode()
+        if hashlib.sha256(ids).hexdigest() != _PROBE_IDS_SHA256[encoding_name]:
             raise LookupError("bpe-openai disagrees with tiktoken")
-    except VocabularyChecksumError:
-        raise
+        backend_count = backend.count
     except Exception:  # noqa: BLE001 - any problem: use tiktoken (raises if unavailable)
         encoder()
         return tiktoken_count

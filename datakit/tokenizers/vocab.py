@@ -233,22 +233,6 @@ def _tiktoken_cache_only(name: str) -> tiktoken.Encoding:
 
 
 @lru_cache(maxsize=None)
-def verified_vocabulary_available(name: str) -> bool:
-    """True when the shipped file of ``name`` exists and has the pinned sha256.
-
-    Raises :class:`VocabularyChecksumError` for a file with another checksum.
-    """
-    source = VOCABULARIES[name]
-    try:
-        read_verified_vocabulary(source)
-    except VocabularyChecksumError:
-        raise
-    except (FileNotFoundError, ModuleNotFoundError, OSError):
-        return False
-    return True
-
-
-@lru_cache(maxsize=None)
 def load_encoding(name: str) -> tiktoken.Encoding:
     """Return the offline ``tiktoken.Encoding`` for ``cl100k_base``, ``o200k_base`` or ``qwen``.
 
