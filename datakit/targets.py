@@ -206,9 +206,15 @@ class TargetRuntime:
 
     def check_example(self, obj: dict, body: bytes, fmt_id: str, stats: list, line_no: int,
                       example: int, schema_ok: bool) -> list[Finding]:
-        from datakit.linter.target_checks import check_example
+        return _check_example()(self, obj, body, fmt_id, line_no, example, schema_ok)
 
-        return check_example(self, obj, body, fmt_id, line_no, example, schema_ok)
+
+@functools.lru_cache(maxsize=1)
+def _check_example():
+    # imported on first use (not per example: an import statement per line costs 3 % of lint)
+    from datakit.linter.target_checks import check_example
+
+    return check_example
 
 
 @functools.lru_cache(maxsize=32)
