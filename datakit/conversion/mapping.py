@@ -75,7 +75,8 @@ class Caps:
     # "persona" (one name per role), "none"
     images: str  # "url" (image_url parts), "file" (zip member names), "none"
     parts: bool  # content may stay a list of parts (else text is joined)
-    order: str  # "free" or "alternate" (system? then user/assistant pairs)
+    order: str  # "free"; "alternate" (system? then user/assistant pairs); "slots" (ShareGPT:
+    # user/tool turns alternate with assistant turns, starting with the user)
     last: str  # "any", "assistant", or "user" (a preference prompt)
     preference: str  # "none", "required", "single-turn"
     msg_extra: bool  # unknown keys on messages are allowed
@@ -106,19 +107,37 @@ CAPS: dict[str, Caps] = {
                                                       "parts": True}),
     "dashscope-dpo": Caps(system="first", order="alternate", last="user", preference="required",
                           **{**_TEXT_ONLY, "needs_assistant": False}),
-    "minimax": Caps(system="first", order="free", last="any", preference="none",
+    # MiniMax and ShareGPT readers (and datakit lint) want USER/BOT alternation starting
+    # with the user and a final answer, so they are "alternate"/"slots" with last "assistant".
+    "minimax": Caps(system="first", order="alternate", last="assistant", preference="none",
                     **{**_TEXT_ONLY, "names": "persona"}),
-    "minimax-pro": Caps(system="first", order="free", last="any", preference="none",
+    "minimax-pro": Caps(system="first", order="alternate", last="assistant", preference="none",
                         **{**_TEXT_ONLY, "names": "sender"}),
     "sharegpt": Caps(system="first", tools=True, tool_text=False, tool_ids="none",
                      tools_defined=False, weight=False, names="none", images="none", parts=False,
-                     order="free", last="any", preference="none", msg_extra=True,
+                     order="slots", last="assistant", preference="none", msg_extra=True,
                      needs_assistant=True),
     "alpaca": Caps(system="first", order="alternate", last="assistant", preference="none",
                    **_TEXT_ONLY),
 }
 
 FORMAT_IDS: tuple[str, ...] = tuple(CAPS)
+
+# OpenAI's chat and preference formats (refusal parts, parallel_tool_calls).
+OPENAI_FAMILY = frozenset({"openai", "openai-preference"})
+
+# Targets that keep several leading system messages apart (one bot_setting entry each);
+# the other "first" targets join them with MERGE_JOIN (reported as C052).
+MULTI_SYSTEM = frozenset({"minimax-pro"})
+
+# Joiner for text parts when a target holds content as one string.
+PART_JOIN = "\n"
+
+# Parameters schema given to a Mistral tool definition that has none (C056).
+EMPTY_PARAMETERS = {"type": "object", "properties": {}}
+
+# Name of the JSON Lines member inside a dashscope-sft-image zip written by datakit.
+ZIP_JSONL = "data.jsonl"
 
 # Formats read by the generic role-based chat reader.
 CHAT_READ = ("openai", "mistral", "siliconflow", "dashscope-sft", "dashscope-sft-image")

@@ -328,6 +328,27 @@ def _sharegpt_calls(value: str, ptr: str) -> list[ToolCall]:
     return calls
 
 
+def _unpack_results(msgs: list[Message]) -> list[Message]:
+    """ShareGPT alternates turns, so the results of n parallel calls (one function_call
+    turn holding a JSON list of n calls) travel as one observation holding a JSON list
+    of n result strings. Split it back into one tool message per call."""
+    out: list[Message] = []
+    for i, m in enumerate(msgs):
+        prev = msgs[i - 1] if i else None
+        if (m.role == TOOL and prev is not None and prev.tool_calls and len(prev.tool_calls) > 1
+                and isinstance(m.content, str) and m.content.startswith("[")):
+            try:
+                items = orjson.loads(m.content)
+            except orjson.JSONDecodeError:
+                items = None
+            if (isinstance(items, list) and len(items) == len(prev.tool_calls)
+                    and all(isinstance(x, str) for x in items)):
+                out.extend(Message(TOOL, x, extra=m.extra) for x in items)
+                continue
+        out.append(m)
+    return out
+
+
 def read_sharegpt(obj: dict) -> Conversation:
     k = M.SHAREGPT_KEYS
     turns = obj.get(k["turns"])
@@ -351,7 +372,10 @@ def read_sharegpt(obj: dict) -> Conversation:
             msg = Message(role, value)
         msg.extra = _extra(t, {k["role"], k["text"]})
         msgs.append(msg)
+    msgs = _unpack_results(msgs)
     conv = Conversation(msgs)
+    if msgs and msgs[0].role == SYSTEM:
+        conv.set_hint("sharegpt.system_turn", True)
     sys_text = obj.get(k["system"])
     if not _absent(sys_text):
         msgs.insert(0, Message(SYSTEM, _str(sys_text, f"/{k['system']}", "`system`")))

@@ -1,0 +1,296 @@
+"""Convert examples: one object, one batch of raw lines, one batch of records.
+
+This is the hot path and the unit of parallelism: a worker process gets a
+batch of raw JSONL lines and returns the output lines, the reject records and
+the diagnostics, with line numbers relative to the batch. Nothing here touches
+files, so the same code serves the CLI, ``datakit.convert`` and
+``Dataset.map(convert_batch)``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from datakit import formats as formats_mod
+from datakit.conversion import mapping as M
+from datakit.conversion.adapt import Media, Options, adapt
+from datakit.conversion.readers import ReadError, read
+from datakit.conversion.writers import write
+from datakit.rules.conversion import kind
+from datakit.rules.registry import Finding
+
+BOM = b"\xef\xbb\xbf"
+POLICIES = ("error", "warn", "drop")
+
+
+@dataclass(slots=True)
+class Settings:
+    """Everything a worker needs; small and picklable."""
+
+    target: str
+    source: str = "auto"
+    on_loss: str = "error"
+    merge_consecutive: bool = False
+    trim_trailing: bool = False
+    bot_name: str | None = None
+    user_name: str | None = None
+
+    def options(self, media: Media | None = None,
+                images_out: dict[str, bytes] | None = None) -> Options:
+        return Options(self.target, self.merge_consecutive, self.trim_trailing, self.bot_name,
+                       self.user_name, media, images_out)
+
+
+@dataclass(slots=True)
+class Outcome:
+    status: str  # "written" or "rejected"
+    obj: dict | None
+    findings: list[Finding]
+    source: str | None
+
+    @property
+    def codes(self) -> list[str]:
+        return [f.code for f in self.findings]
+
+
+def source_format(obj: Any, source: str) -> str | None:
+    if source != "auto":
+        return source
+    fam = formats_mod.detect_family(obj)
+    if fam is None:
+        return None
+    return "openai" if fam == formats_mod.CHAT else fam
+
+
+def convert_object(obj: Any, settings: Settings, media: Media | None = None,
+                   images_out: dict[str, bytes] | None = None) -> Outcome:
+    """Convert one parsed example; never raises for bad data."""
+    src = source_format(obj, settings.source)
+    if src is None:
+        return Outcome("rejected", None, [Finding(
+            "C021", "cannot tell the source format from the keys of this example; pass "
+                    "--from FORMAT")], None)
+    try:
+        conv = read(obj, src)
+    except ReadError as e:
+        return Outcome("rejected", None, [Finding(
+            "C020", f"not a valid {src} example: {e}", e.pointer)], src)
+    findings = adapt(conv, settings.options(media, images_out))
+    kinds = {kind(f.code) for f in findings}
+    if "fatal" in kinds or ("loss" in kinds and settings.on_loss != "warn"):
+        return Outcome("rejected", None, findings, src)
+    return Outcome("written", write(conv, settings.target), findings, src)
+
+
+def dumps(obj: Any) -> bytes:
+    """One JSONL line, UTF-8 without escaping (CJK stays one character, not six bytes)."""
+    try:
+        return orjson.dumps(obj) + b"\n"
+    except (TypeError, orjson.JSONEncodeError):  # e.g. integers beyond 64 bits
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode(
+            "utf-8", "surrogatepass") + b"\n"
+
+
+@dataclass(slots=True)
+class Tally:
+    """Counts of one run; adds up across batches and files."""
+
+    read: int = 0
+    written: int = 0
+    changed: int = 0  # written examples with at least one C05x change
+    lossy: int = 0  # written examples with a loss (--on-loss warn)
+    rejected: Counter = field(default_factory=Counter)  # by first blocking code
+    losses: Counter = field(default_factory=Counter)  # every loss code, written or not
+    changes: Counter = field(default_factory=Counter)
+    sources: Counter = field(default_factory=Counter)
+    rejected_examples: int = 0
+
+    def add(self, other: Tally) -> None:
+        self.read += other.read
+        self.written += other.written
+        self.changed += other.changed
+        self.lossy += other.lossy
+        self.rejected_examples += other.rejected_examples
+        self.rejected.update(other.rejected)
+        self.losses.update(other.losses)
+        self.changes.update(other.changes)
+        self.sources.update(other.sources)
+
+    def count(self, out: Outcome) -> None:
+        self.read += 1
+        if out.source:
+            self.sources[out.source] += 1
+        changed = lossy = False
+        blocking = None
+        for f in out.findings:
+            k = kind(f.code)
+            if k == "change":
+                self.changes[f.code] += 1
+                changed = True
+            else:
+                if k == "loss":
+                    self.losses[f.code] += 1
+                    lossy = True
+                if blocking is None or (k == "fatal" and kind(blocking) != "fatal"):
+                    blocking = f.code
+        if out.status == "written":
+            self.written += 1
+            self.changed += changed
+            self.lossy += lossy
+        else:
+            self.rejected_examples += 1
+            self.rejected[blocking or "C020"] += 1
+
+
+@dataclass(slots=True)
+class BatchOut:
+    out: list[bytes] = field(default_factory=list)
+    rejects: list[bytes] = field(default_factory=list)
+    # (line relative to the batch, example index relative to the batch, Finding)
+    diags: list[tuple[int, int, Finding]] = field(default_factory=list)
+    tally: Tally = field(default_factory=Tally)
+    lines: int = 0
+
+
+def reject_record(path: str, line: int | None, findings: list[Finding], example: Any) -> bytes:
+    from datakit.rules import registry
+
+    reasons = [{"code": f.code, "name": registry.RULES[f.code].name, "message": f.message,
+                "pointer": f.pointer} for f in findings if kind(f.code) != "change"]
+    return dumps({"file": path, "line": line, "reasons": reasons, "example": example})
+
+
+def convert_lines(lines: list[bytes], settings: Settings, path: str = "<lines>",
+                  first_line: int = 1, media: Media | None = None,
+                  images_out: dict[str, bytes] | None = None) -> BatchOut:
+    """Convert raw JSONL lines. Line numbers in the result are absolute (``first_line``
+    is the number of ``lines[0]``); a worker that does not know it passes 1 and the
+    caller shifts them."""
+    res = BatchOut(lines=len(lines))
+    loads = orjson.loads
+    tally = res.tally
+    example = -1
+    for i, raw in enumerate(lines):
+        body = raw.rstrip(b"\r\n")
+        if body.startswith(BOM):
+            body = body[3:]
+        if not body.strip():
+            continue  # blank lines hold no example (datakit lint reports them)
+        example += 1
+        line_no = first_line + i
+        try:
+            obj = loads(body)
+        except orjson.JSONDecodeError as e:
+            f = Finding("C020", f"the line is not valid JSON ({e}); `datakit lint` explains it")
+            out = Outcome("rejected", None, [f], None)
+            tally.count(out)
+            res.diags.append((line_no, example, f))
+            res.rejects.append(reject_record(path, line_no, [f],
+                                             body.decode("utf-8", "replace")))
+            continue
+        out = convert_object(obj, settings, media, images_out)
+        tally.count(out)
+        for f in out.findings:
+            if kind(f.code) != "change":
+                res.diags.append((line_no, example, f))
+        if out.status == "written":
+            res.out.append(dumps(out.obj))
+        else:
+            res.rejects.append(reject_record(path, line_no, out.findings, obj))
+    return res
+
+
+# --------------------------------------------------------------------------- records
+
+# Top-level keys each target writes (Dataset.map needs the same columns in every batch).
+TARGET_COLUMNS: dict[str, tuple[str, ...]] = {
+    "openai": ("messages", "tools", "parallel_tool_calls"),
+    "mistral": ("messages", "tools"),
+    "siliconflow": ("messages",),
+    "dashscope-sft": ("messages",),
+    "dashscope-sft-image": ("messages",),
+    "dashscope-dpo": ("messages", "chosen", "rejected"),
+    "openai-preference": ("input", "preferred_output", "non_preferred_output"),
+    "minimax": ("messages", "prompt", "role_meta"),
+    "minimax-pro": ("bot_setting", "messages"),
+    "sharegpt": ("conversations", "system", "tools"),
+    "alpaca": ("instruction", "input", "output", "system", "history"),
+}
+
+# Keys a source format reads (everything else is an extra column that is carried).
+SOURCE_COLUMNS = {fmt: M.TOP_KEYS.get(fmt, M.TOP_KEYS["chat"]) for fmt in M.FORMAT_IDS}
+
+
+class ConversionError(ValueError):
+    """``on_loss="error"`` and at least one example could not be converted without loss."""
+
+    def __init__(self, message: str, summary: Any = None) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
+def _rows(batch: Any) -> list[dict]:
+    if isinstance(batch, dict):  # columns (Dataset.map(batched=True))
+        cols = list(batch)
+        n = len(batch[cols[0]]) if cols else 0
+        return [{c: batch[c][i] for c in cols} for i in range(n)]
+    return list(batch)
+
+
+def convert_batch(batch: Any, to: str, from_: str = "auto", on_loss: str = "drop", *,
+                  merge_consecutive: bool = False, trim_trailing: bool = False,
+                  bot_name: str | None = None, user_name: str | None = None,
+                  status_column: str | None = None) -> dict[str, list]:
+    """Convert a batch of examples, given as columns (``{"messages": [...], ...}``, what
+    ``datasets.Dataset.map(batched=True)`` passes) or as a list of dicts, into columns
+    of the target format.
+
+    Rejected examples are left out, unless ``status_column`` is given: then every row
+    is kept and that column holds ``""`` for a converted row or the JSON list of its
+    reasons (the target columns are None). With ``on_loss="error"`` the first rejected
+    example raises :class:`ConversionError`. Columns the source format does not know
+    are carried through unchanged.
+    """
+    from datakit.sources import strip_nulls
+
+    if on_loss not in POLICIES:
+        raise ValueError(f"on_loss must be one of {', '.join(POLICIES)}, got {on_loss!r}")
+    settings = Settings(to, from_, on_loss, merge_consecutive, trim_trailing, bot_name, user_name)
+    rows = _rows(batch)
+    in_cols = list(batch) if isinstance(batch, dict) else []
+    known = set(SOURCE_COLUMNS.get(from_, ())) if from_ != "auto" else set().union(
+        *SOURCE_COLUMNS.values())
+    carried = [c for c in in_cols if c not in known and c != status_column]
+    columns = list(TARGET_COLUMNS[to]) + [c for c in carried if c not in TARGET_COLUMNS[to]]
+    out: dict[str, list] = {c: [] for c in columns}
+    if status_column:
+        out[status_column] = []
+    for row in rows:
+        obj = strip_nulls(row)
+        res = convert_object(obj, settings)
+        if res.status != "written":
+            if on_loss == "error":
+                first = next(f for f in res.findings if kind(f.code) != "change")
+                raise ConversionError(f"{first.code}: {first.message}")
+            if not status_column:
+                continue
+            for c in columns:
+                out[c].append(None)
+            out[status_column].append(json.dumps(
+                [{"code": f.code, "message": f.message} for f in res.findings
+                 if kind(f.code) != "change"], ensure_ascii=False))
+            continue
+        for c in columns:
+            out[c].append(res.obj.get(c))
+        if status_column:
+            out[status_column].append("")
+    return out
+
+
+__all__ = ["Settings", "Outcome", "Tally", "BatchOut", "convert_object", "convert_lines",
+           "convert_batch", "ConversionError", "dumps", "POLICIES", "TARGET_COLUMNS"]
