@@ -1,15 +1,24 @@
 """Byte-exact chunking of a JSONL file under a size limit, with a manifest.
 
-``chunk`` copies raw lines; it never parses, re-serialises or splits a line.
-It reads the source twice, in constant memory apart from one small integer per
-line where the mode needs it:
+``chunk`` copies raw lines; it never parses, re-serialises or splits a line, and
+runs in constant memory apart from one small integer per line where a mode needs
+it.
 
-1. **plan**: line sizes, the source's sha256 (and, outside contiguous mode, a
-   multiset hash of its lines); from these the number of chunks ``n``, which the
-   file names ``{stem}-{i:05d}-of-{n:05d}.jsonl`` need before anything is written;
-2. **write**: every line goes to its chunk; the limit is checked again before
-   each write, so a source that changed between the passes is an error, never
-   an oversized chunk.
+* **contiguous under a byte limit** (the common case, e.g. ``--target mistral``)
+  takes a single pass, block by block: each chunk takes the longest run of whole
+  lines that fits, found with ``rfind`` of a newline inside the room left. The
+  chunks get their final names ``{stem}-{i:05d}-of-{n:05d}.jsonl`` once ``n`` is
+  known, at the end.
+* **the other cases** (a line limit, round-robin, balanced) read the source twice:
+
+  1. **plan**: line sizes, the source's sha256 (and, outside contiguous mode, a
+     multiset hash of its lines); from these the number of chunks ``n``;
+  2. **write**: every line goes to its chunk; the limit is checked again before
+     each write, so a source that changed between the passes is an error, never
+     an oversized chunk.
+
+A line alone over the limit is an error (:class:`LineOverLimit`), never a
+silent overflow.
 
 Modes:
 
@@ -28,8 +37,11 @@ concatenating round-robin or balanced chunks is not meaningful anyway.
 
 All chunks are written into a hidden staging directory beside the outputs and
 moved into place only when every chunk is complete; the manifest is written
-last (atomically), so an interrupted run leaves no chunk and no manifest under
-a final name. Existing outputs are replaced only with ``force=True``.
+last (atomically, and flushed to disk), so an interrupted run leaves no chunk
+and no manifest under a final name. Chunks themselves are not fsynced one by
+one: like ``split(1)``, chunking would otherwise run at the disk's write speed;
+a chunk lost to a system crash is caught by ``datakit verify``. Existing
+outputs are replaced only with ``force=True``.
 """
 
 from __future__ import annotations
@@ -564,13 +576,6 @@ class _Streamed:
 STREAM_BLOCK = 4 << 20
 
 
-def _fsync_close(fh: Any) -> None:
-    try:
-        os.fsync(fh.fileno())
-    finally:
-        fh.close()
-
-
 def _stream_contiguous(path: str, display: str, staging: str, limit: int,
                        progress: bool | None) -> _Streamed:
     """Contiguous chunks under a byte limit in a single pass over the source.
@@ -580,21 +585,40 @@ def _stream_contiguous(path: str, display: str, staging: str, limit: int,
     line-by-line greedy plan does, but hashing, counting and copying run in C over
     whole blocks. Chunks get provisional names in ``staging``; the caller names them
     once their number is known. The limit is checked before every write.
+
+    Three threads share the work (hashlib releases the GIL, and so does a write):
+    this one reads, cuts and writes; one hashes the source; one hashes each chunk and
+    counts its newlines. Queues are bounded, so memory stays constant.
     """
     infos: list[ChunkInfo] = []
+    counts: list[list] = []  # per chunk: futures of newline counts
     src_sha = hashlib.sha256()
-    st = {"fh": None, "sha": None, "lines": 0, "bytes": 0}
+    src_pool, chunk_pool = ThreadPoolExecutor(1), ThreadPoolExecutor(1)
+    inflight: collections.deque = collections.deque()
+    st: dict[str, Any] = {"fh": None, "sha": None, "bytes": 0}
+
+    def submit(pool: ThreadPoolExecutor, fn, *args):
+        f = pool.submit(fn, *args)
+        inflight.append(f)
+        if len(inflight) > 16:  # bounded: at most a few blocks referenced at a time
+            inflight.popleft().result()
+        return f
+
+    def lines_so_far() -> int:
+        return sum(f.result() for fs in counts for f in fs)
 
     def close() -> None:
         if st["fh"] is not None:
-            syncs.append(syncer.submit(_fsync_close, st["fh"]))  # overlaps the next chunk
-            infos[-1].sha256 = st["sha"].hexdigest()
+            fh, sha, info = st["fh"], st["sha"], infos[-1]
             st["fh"] = None
+            fh.close()
+            submit(chunk_pool, lambda: setattr(info, "sha256", sha.hexdigest()))
 
-    def emit(data: bytes, a: int, b: int, newlines: int) -> None:
+    def emit(data: bytes, a: int, b: int) -> None:
         if st["fh"] is None:
             name = f"part-{len(infos):05d}"
             infos.append(ChunkInfo(name, 0, 0))
+            counts.append([])
             st["fh"] = open(os.path.join(staging, name), "wb", buffering=0)  # noqa: SIM115
             st["sha"] = hashlib.sha256()
         info = infos[-1]
@@ -602,32 +626,31 @@ def _stream_contiguous(path: str, display: str, staging: str, limit: int,
             raise ChunkError(f"{display}: internal error: a chunk would exceed the limit")
         piece = memoryview(data)[a:b]
         st["fh"].write(piece)
-        st["sha"].update(piece)
+        counts[-1].append(submit(chunk_pool, _hash_and_count, st["sha"], data, a, b))
         info.bytes += b - a
-        info.lines += newlines
-        st["lines"] += newlines
         st["bytes"] += b - a
 
     def over(data: bytes, a: int, size: int | None) -> LineOverLimit:
         what = f"line of {size} bytes" if size is not None else "line of more than " \
             f"{limit} bytes"
-        return LineOverLimit(f"{display}:{st['lines'] + 1}: {what} is over the limit of {limit} "
-                             "bytes; a line is never split: raise the limit or shorten the example")
+        return LineOverLimit(f"{display}:{lines_so_far() + 1}: {what} is over the limit of "
+                             f"{limit} bytes; a line is never split: raise the limit or "
+                             "shorten the example")
 
     def place(data: bytes, a: int, end: int) -> None:
         """Write data[a:end], a run of whole lines, into chunks."""
         while a < end:
             room = limit - (infos[-1].bytes if st["fh"] is not None else 0)
             if end - a <= room:
-                emit(data, a, end, data.count(b"\n", a, end))
+                emit(data, a, end)
                 return
             cut = data.rfind(b"\n", a, a + room)
             if cut < 0:
-                if st["fh"] is None or infos[-1].bytes == 0:
+                if st["fh"] is None:
                     raise over(data, a, data.find(b"\n", a, end) + 1 - a)
                 close()  # the next line does not fit: start a new chunk
                 continue
-            emit(data, a, cut + 1, data.count(b"\n", a, cut + 1))
+            emit(data, a, cut + 1)
             close()
             a = cut + 1
 
@@ -635,17 +658,10 @@ def _stream_contiguous(path: str, display: str, staging: str, limit: int,
     bar = Progress("chunk", file_size, progress)
     pending = b""
     last_byte = b""
-    # hashlib and fsync release the GIL: the source's sha256 runs in one thread and
-    # the fsync of finished chunks in another, beside the copy and the chunks' sha256.
-    hasher, syncer = ThreadPoolExecutor(1), ThreadPoolExecutor(1)
-    hashing: collections.deque = collections.deque()
-    syncs: list = []
     try:
         with reader.open_binary(path) as src:
             while block := src.read(STREAM_BLOCK):
-                hashing.append(hasher.submit(src_sha.update, block))
-                if len(hashing) > 4:  # bounded read-ahead: constant memory
-                    hashing.popleft().result()
+                submit(src_pool, src_sha.update, block)
                 bar.update(len(block))
                 last_byte = block[-1:]
                 data = pending + block if pending else block
@@ -657,23 +673,37 @@ def _stream_contiguous(path: str, display: str, staging: str, limit: int,
                     pending = data[nl + 1:]
                 if len(pending) > limit:
                     raise over(pending, 0, None)
-        if pending:  # a last line without a final newline
+        if pending:  # a last line without a final newline: one more line
             if st["fh"] is not None and infos[-1].bytes + len(pending) > limit:
                 close()
-            emit(pending, 0, len(pending), 0)
-            infos[-1].lines += 1
-            st["lines"] += 1
+            emit(pending, 0, len(pending))
+            counts[-1].append(_done(1))
         close()
-        for f in [*hashing, *syncs]:
-            f.result()
+        while inflight:
+            inflight.popleft().result()
     finally:
         if st["fh"] is not None:
             st["fh"].close()
-        hasher.shutdown(wait=True)
-        syncer.shutdown(wait=True)
+        src_pool.shutdown(wait=True)
+        chunk_pool.shutdown(wait=True)
         bar.close()
-    return _Streamed(infos, st["lines"], st["bytes"], src_sha,
+    for info, fs in zip(infos, counts):
+        info.lines = sum(f.result() for f in fs)
+    return _Streamed(infos, sum(i.lines for i in infos), st["bytes"], src_sha,
                      final_newline=not last_byte or last_byte == b"\n")
+
+
+def _hash_and_count(sha: Any, data: bytes, a: int, b: int) -> int:
+    sha.update(memoryview(data)[a:b])
+    return data.count(b"\n", a, b)
+
+
+def _done(value: int):
+    from concurrent.futures import Future
+
+    f: Future = Future()
+    f.set_result(value)
+    return f
 
 
 class _ContiguousPlanner:
