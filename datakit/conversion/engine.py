@@ -155,6 +155,7 @@ class BatchOut:
     diags: list[tuple[int, int, Finding]] = field(default_factory=list)
     tally: Tally = field(default_factory=Tally)
     lines: int = 0
+    bytes: int = 0  # input bytes
 
 
 def reject_record(path: str, line: int | None, findings: list[Finding], example: Any) -> bytes:
@@ -171,7 +172,7 @@ def convert_lines(lines: list[bytes], settings: Settings, path: str = "<lines>",
     """Convert raw JSONL lines. Line numbers in the result are absolute (``first_line``
     is the number of ``lines[0]``); a worker that does not know it passes 1 and the
     caller shifts them."""
-    res = BatchOut(lines=len(lines))
+    res = BatchOut(lines=len(lines), bytes=sum(map(len, lines)))
     loads = orjson.loads
     tally = res.tally
     example = -1

@@ -383,5 +383,20 @@ define("C056", "tool-definition-completed", "info", """
     `[{"type": "function", "function": {"name": "now", "parameters": {"type": "object", "properties": {}}}}]`.
     """)
 
+define("C057", "image-moved", "info", """
+    ## What it does
+    Reports an image moved between a DashScope zip and an OpenAI/Mistral data URL: a
+    zip member embedded as a base64 `data:` URL, or a data URL written to the output
+    zip as a file (named after a hash of its bytes).
+
+    ## Why is this bad?
+    It is not: the image bytes are the same. Data URLs make a line about 4/3 the size
+    of the image, which counts against the provider's file-size limit.
+
+    ## Example
+    `{"image": "cat.png"}` in a `dashscope-sft-image` zip becomes
+    `{"type": "image_url", "image_url": {"url": "data:image/png;base64,..."}}` in `openai`.
+    """, source="004_5798d0ceeceffe78.txt")
+
 LOSS_CODES = tuple(c for c in ("C001", "C002", "C003", "C004", "C005", "C006", "C007", "C008",
                                "C009", "C010"))

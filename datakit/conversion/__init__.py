@@ -1,0 +1,195 @@
+"""Convert fine-tuning data between formats through one lossless model.
+
+    >>> import datakit
+    >>> summary = datakit.convert("corpus/", to="mistral", output="train.jsonl", on_loss="drop")
+    >>> df2 = datakit.convert(df, to="dashscope-sft", on_loss="warn")   # DataFrame in, DataFrame out
+    >>> ds2 = datakit.convert(ds, to="mistral", num_proc=2)             # datasets.Dataset
+
+``reader → Conversation → adapt → writer``: readers (:mod:`.readers`) and writers
+(:mod:`.writers`) only spell formats; everything a target cannot carry is decided
+in :mod:`.adapt` from the table in :mod:`.mapping` and reported with a ``C`` code.
+Submodules are imported on first use so that ``datakit.conversion.ids`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+POLICIES = ("error", "warn", "drop")
+
+
+def convert_batch(batch: Any, to: str, from_: str = "auto", on_loss: str = "drop",
+                  **kwargs: Any) -> dict[str, list]:
+    """Convert a batch (columns or a list of dicts) to columns of ``to``; usable as
+    ``Dataset.map(convert_batch, batched=True, num_proc=N, fn_kwargs={"to": ...})``.
+    See :func:`datakit.conversion.engine.convert_batch`."""
+    from datakit.conversion.engine import convert_batch as _cb
+
+    return _cb(batch, to, from_, on_loss, **kwargs)
+
+
+def _check(to: str, from_: str, on_loss: str) -> None:
+    from datakit.conversion.mapping import CAPS, FORMAT_IDS
+
+    if to not in CAPS:
+        raise ValueError(f"unknown target format {to!r}; choose one of: {', '.join(FORMAT_IDS)}")
+    if from_ != "auto" and from_ not in CAPS:
+        raise ValueError(f"unknown source format {from_!r}; choose auto or one of: "
+                         f"{', '.join(FORMAT_IDS)}")
+    if on_loss not in POLICIES:
+        raise ValueError(f"on_loss must be one of {', '.join(POLICIES)}, got {on_loss!r}")
+
+
+def convert(
+    source: Any,
+    to: str,
+    from_: str = "auto",
+    on_loss: str = "error",
+    output: str | os.PathLike | None = None,
+    *,
+    rejects: str | os.PathLike | None = None,
+    merge_consecutive: bool = False,
+    trim_trailing: bool = False,
+    bot_name: str | None = None,
+    user_name: str | None = None,
+    output_format: str | None = None,
+    force: bool = False,
+    workers: int | None = None,
+    num_proc: int | None = None,
+    progress: bool | None = False,
+    return_summary: bool = False,
+) -> Any:
+    """Convert ``source`` to the format ``to``.
+
+    ``source`` is a path, a list of paths, a directory or a glob (``output`` required:
+    returns a :class:`ConversionSummary`); a list of dicts (returns a list of dicts);
+    a ``pandas.DataFrame`` (returns a DataFrame, one row per converted example, with
+    the summary in ``.attrs["conversion_summary"]``) or a ``datasets.Dataset`` (returns
+    a Dataset, converted with ``Dataset.map(batched=True, num_proc=num_proc)``).
+
+    ``on_loss``: ``"error"`` (default) raises :class:`ConversionError` for in-memory
+    data and leaves the output file unwritten when any example cannot be converted
+    without loss; ``"warn"`` writes lossy examples and reports them; ``"drop"`` leaves
+    them out and records them (``rejects`` file, or ``summary.rejected_data``).
+    ``return_summary=True`` returns ``(data, summary)`` for in-memory sources.
+    """
+    from datakit import sources
+    from datakit.conversion.engine import Settings
+
+    _check(to, from_, on_loss)
+    settings = Settings(to, from_, on_loss, merge_consecutive, trim_trailing, bot_name, user_name)
+    k = sources.kind(source)
+    if k in ("path", "paths"):
+        if output is None:
+            raise ValueError("converting files needs output=PATH (the converted file)")
+        from datakit.conversion.files import FileJob, convert_files
+
+        inputs = [os.fspath(source)] if k == "path" else [os.fspath(s) for s in source]
+        return convert_files(FileJob(inputs, os.fspath(output), settings, output_format,
+                                     None if rejects is None else os.fspath(rejects), force,
+                                     workers, progress))
+    if k == "datasets":
+        data, summary = _convert_dataset(source, settings, num_proc or workers)
+    else:
+        records = list(sources.iter_records(source)) if k == "pandas" else list(source)
+        rows, summary = _convert_records(records, settings)
+        if k == "pandas":
+            import pandas as pd
+
+            data = pd.DataFrame(rows)
+            data.attrs["conversion_summary"] = summary
+        else:
+            data = rows
+    if on_loss == "error" and summary.rejected_total:
+        raise _error(summary)
+    return (data, summary) if return_summary else data
+
+
+def _error(summary: Any) -> Exception:
+    from datakit.conversion.engine import ConversionError
+
+    first = summary.diagnostics[:3]
+    detail = "; ".join(f"example {d.example}: {d.code} {d.message}" for d in first)
+    return ConversionError(
+        f"{summary.rejected_total} example(s) cannot be converted to {summary.target} without "
+        f"loss ({detail}); pass on_loss='warn' to keep them with the losses or on_loss='drop' "
+        "to leave them out", summary)
+
+
+def _convert_records(records: list, settings: Any) -> tuple[list[dict], Any]:
+    from datakit.conversion.engine import Tally, convert_object
+    from datakit.conversion.summary import ConversionSummary
+    from datakit.rules import registry
+    from datakit.rules.conversion import kind
+    from datakit.sources import strip_nulls
+
+    tally = Tally()
+    rows: list[dict] = []
+    rejected: list[dict] = []
+    diags = []
+    for i, rec in enumerate(records):
+        res = convert_object(strip_nulls(rec), settings)
+        tally.count(res)
+        for f in res.findings:
+            if kind(f.code) != "change":
+                diags.append(registry.diagnostic(f, path="<records>", line=None, example=i))
+        if res.status == "written":
+            rows.append(res.obj)
+        else:
+            rejected.append({"example": i, "reasons": [
+                {"code": f.code, "message": f.message} for f in res.findings
+                if kind(f.code) != "change"], "source": rec})
+    summary = ConversionSummary.from_tally(tally, settings.target, settings.on_loss,
+                                           diagnostics=diags, output=None)
+    summary.rejected_data = rejected
+    return rows, summary
+
+
+STATUS = "__datakit_conversion__"
+
+
+def _convert_dataset(ds: Any, settings: Any, num_proc: int | None) -> tuple[Any, Any]:
+    import json
+    from collections import Counter
+
+    from datakit.conversion.engine import Tally
+    from datakit.conversion.summary import ConversionSummary
+
+    kwargs = dict(to=settings.target, from_=settings.source, on_loss=settings.on_loss,
+                  merge_consecutive=settings.merge_consecutive,
+                  trim_trailing=settings.trim_trailing, bot_name=settings.bot_name,
+                  user_name=settings.user_name, status_column=STATUS)
+    if settings.on_loss == "error":
+        kwargs["on_loss"] = "drop"  # collect every problem, then raise once
+    mapped = ds.map(convert_batch, batched=True, num_proc=num_proc, fn_kwargs=kwargs,
+                    remove_columns=ds.column_names, desc=f"datakit convert → {settings.target}")
+    status = mapped[STATUS]
+    bad = [i for i, s in enumerate(status) if s]
+    tally = Tally(read=len(status), written=len(status) - len(bad), rejected_examples=len(bad))
+    reasons: Counter = Counter()
+    for i in bad:
+        codes = [r["code"] for r in json.loads(status[i])]
+        fatal = [c for c in codes if 20 <= int(c[1:]) < 50]
+        reasons[(fatal or codes)[0]] += 1
+    tally.rejected = reasons
+    out = mapped.filter(lambda s: not s, input_columns=[STATUS]).remove_columns([STATUS])
+    summary = ConversionSummary.from_tally(tally, settings.target, settings.on_loss)
+    if bad:
+        summary.rejected_data = ds.select(bad).add_column(STATUS, [status[i] for i in bad])
+    return out, summary
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ConversionSummary":
+        from datakit.conversion.summary import ConversionSummary
+
+        return ConversionSummary
+    if name == "ConversionError":
+        from datakit.conversion.engine import ConversionError
+
+        return ConversionError
+    raise AttributeError(f"module 'datakit.conversion' has no attribute {name!r}")
+
+
+__all__ = ["convert", "convert_batch", "ConversionSummary", "ConversionError", "POLICIES"]

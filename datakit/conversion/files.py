@@ -1,0 +1,451 @@
+"""Batch conversion of files: inputs in, one output (JSONL, Parquet or a zip) out.
+
+* Inputs: files, directories (every convertible file below), globs; ``.jsonl``
+  (also ``.gz``/``.zst``), ``.json`` holding an array, ``.parquet`` and DashScope
+  image ``.zip`` archives (read with :mod:`datakit.io.safezip`).
+* Streaming in constant memory: raw lines go to worker processes in batches, at
+  most ``2 × workers`` batches in flight, and come back in order.
+* The output is written to a temporary file and renamed at the end (and the
+  rejects file likewise). Under ``on_loss="error"`` with any example rejected,
+  the output is not written at all: the run reports every problem instead.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import glob
+import gzip
+import io
+import multiprocessing
+import os
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+import orjson
+
+from datakit.conversion import mapping as M
+from datakit.conversion.engine import BatchOut, Settings, Tally, convert_lines
+from datakit.conversion.summary import ConversionSummary
+from datakit.diagnostics import Diagnostic
+from datakit.io import reader
+from datakit.io.atomic import OutputExists
+from datakit.rules import registry
+
+BATCH_BYTES = 2 << 20
+PARALLEL_MIN_BYTES = 4 << 20
+SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.zstd", ".json", ".json.gz", ".parquet",
+            ".zip", ".ndjson")
+MAX_PRINTED_PER_CODE = 20
+
+
+def _usage(msg: str) -> Exception:
+    from datakit.linter.run import UsageError as LintUsage
+
+    return LintUsage(msg)
+
+
+# --------------------------------------------------------------------------- inputs
+
+def expand_inputs(paths: list[str]) -> list[str]:
+    out: list[str] = []
+    for p in map(os.fspath, paths):
+        if os.path.isdir(p):
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                out.extend(os.path.join(root, f) for f in sorted(files)
+                           if f.endswith(SUFFIXES) and not f.startswith("."))
+        elif os.path.exists(p):
+            out.append(p)
+        elif any(ch in p for ch in "*?["):
+            found = sorted(f for f in glob.glob(p, recursive=True) if os.path.isfile(f))
+            if not found:
+                raise _usage(f"{p}: no file matches this pattern")
+            out.extend(found)
+        else:
+            raise _usage(f"{p}: no such file or directory")
+    if not out:
+        raise _usage("no input files (directories are searched for " + ", ".join(SUFFIXES) + ")")
+    return out
+
+
+def _json_array(path: str) -> bool:
+    with reader.open_binary(path) as fh:
+        head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"[")
+
+
+def _array_lines(path: str) -> Iterator[bytes]:
+    from datakit.sources import to_lines
+
+    with reader.open_binary(path) as fh:
+        data = fh.read()
+    try:
+        items = orjson.loads(data.lstrip(b"\xef\xbb\xbf"))
+    except orjson.JSONDecodeError as e:
+        raise _usage(f"{path}: not valid JSON ({e}); a .json input must hold one array of "
+                     "examples") from None
+    if not isinstance(items, list):
+        raise _usage(f"{path}: a .json input must hold an array of examples")
+    del data
+    yield from to_lines(items)
+
+
+def _parquet_lines(path: str) -> Iterator[bytes]:
+    import pyarrow.parquet as pq
+
+    from datakit.sources import strip_nulls, to_lines
+
+    pf = pq.ParquetFile(path)
+    for batch in pf.iter_batches(batch_size=2048):
+        yield from to_lines(strip_nulls(r) for r in batch.to_pylist())
+
+
+class ZipMedia:
+    """Images beside one ``.jsonl`` member of a safe zip."""
+
+    def __init__(self, zf: zipfile.ZipFile, names: list[str], base: str) -> None:
+        self.zf = zf
+        self.base = base
+        self.names = set(names)
+
+    def read(self, name: str) -> bytes | None:
+        member = f"{self.base}/{name}" if self.base else name
+        if member not in self.names or name.startswith(("/", "..")) or "/../" in member:
+            return None
+        return self.zf.read(member)
+
+
+@dataclass
+class Source:
+    path: str  # label used in diagnostics
+    lines: Any  # callable returning an iterator of raw lines
+    size: int | None = None  # bytes, when known (progress bar, parallelism)
+    shardable: bool = False
+    media: ZipMedia | None = None
+
+
+@contextlib.contextmanager
+def open_sources(paths: list[str]) -> Iterator[list[Source]]:
+    from datakit.io.safezip import UnsafeZip, open_safe
+
+    sources: list[Source] = []
+    zips: list[zipfile.ZipFile] = []
+    try:
+        for p in paths:
+            if p.endswith(".zip"):
+                try:
+                    zf, names = open_safe(p)
+                except (UnsafeZip, zipfile.BadZipFile) as e:
+                    raise _usage(f"{p}: cannot read the zip archive: {e}") from None
+                zips.append(zf)
+                members = [n for n in names if n.endswith(".jsonl")]
+                if not members:
+                    raise _usage(f"{p}: the zip archive holds no .jsonl file")
+                for m in members:
+                    base = os.path.dirname(m)
+                    sources.append(Source(f"{p}!{m}", lambda zf=zf, m=m: iter(io.BytesIO(zf.read(m))),
+                                          zf.getinfo(m).file_size, False,
+                                          ZipMedia(zf, names, base)))
+            elif p.endswith(".parquet"):
+                sources.append(Source(p, lambda p=p: _parquet_lines(p), os.path.getsize(p)))
+            elif (p.endswith((".json", ".json.gz")) or not p.endswith(SUFFIXES)) and _json_array(p):
+                sources.append(Source(p, lambda p=p: _array_lines(p), os.path.getsize(p)))
+            else:
+                size = os.path.getsize(p)
+                sources.append(Source(p, lambda p=p: reader.iter_lines(p), size,
+                                      not reader.is_compressed(p)))
+        yield sources
+    finally:
+        for zf in zips:
+            zf.close()
+
+
+# --------------------------------------------------------------------------- workers
+
+def _work_lines(args: tuple[list[bytes], Settings, str]) -> BatchOut:
+    lines, settings, path = args
+    return convert_lines(lines, settings, path, 1)
+
+
+def _work_shard(args: tuple[reader.Shard, Settings, str]) -> BatchOut:
+    shard, settings, path = args
+    return convert_lines(list(reader.iter_shard_lines(shard)), settings, path, 1)
+
+
+def _pool(workers: int):
+    method = "fork" if sys.platform.startswith("linux") else None
+    return multiprocessing.get_context(method).Pool(workers)
+
+
+def _results(src: Source, settings: Settings, pool, workers: int,
+             images_out: dict[str, bytes] | None) -> Iterator[BatchOut]:
+    """Batch results of one source, in order, with batch-relative line numbers."""
+    if pool is None or src.media is not None or (src.size or 0) < PARALLEL_MIN_BYTES:
+        for batch in reader.iter_batches(src.lines(), BATCH_BYTES):
+            yield convert_lines(batch, settings, src.path, 1, src.media, images_out)
+        return
+    if src.shardable:
+        tasks: Iterator[Any] = ((s, settings, src.path) for s in reader.shards(src.path, BATCH_BYTES))
+        fn = _work_shard
+    else:
+        tasks = ((b, settings, src.path) for b in reader.iter_batches(src.lines(), BATCH_BYTES))
+        fn = _work_lines
+    pending: collections.deque = collections.deque()
+    for task in tasks:  # bounded: at most 2 x workers batches in memory
+        pending.append(pool.apply_async(fn, (task,)))
+        if len(pending) >= 2 * workers:
+            yield pending.popleft().get()
+    while pending:
+        yield pending.popleft().get()
+
+
+# --------------------------------------------------------------------------- outputs
+
+class _Abort(Exception):
+    pass
+
+
+@dataclass
+class _Out:
+    """Where output lines go: a temp file renamed at the end (JSONL, .gz, .zst), or
+    a temp JSONL that becomes Parquet or a dashscope zip at the end."""
+
+    path: str
+    kind: str  # "jsonl", "parquet", "zip"
+    tmp: str = ""
+    fh: BinaryIO | None = None
+    raw: BinaryIO | None = None
+    images: dict[str, bytes] = field(default_factory=dict)
+
+    def open(self) -> None:
+        d = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(d, exist_ok=True)
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{os.path.basename(self.path)}.", suffix=".part",
+                                        dir=d)
+        self.raw = os.fdopen(fd, "wb", buffering=1 << 20)
+        if self.kind == "jsonl" and self.path.endswith(".gz"):
+            self.fh = gzip.GzipFile(fileobj=self.raw, mode="wb", mtime=0)
+        elif self.kind == "jsonl" and self.path.endswith((".zst", ".zstd")):
+            import zstandard
+
+            self.fh = zstandard.ZstdCompressor().stream_writer(self.raw, closefd=False)
+        else:
+            self.fh = self.raw
+
+    def write(self, lines: list[bytes]) -> None:
+        if lines:
+            self.fh.write(b"".join(lines))
+
+    def _close_stream(self) -> None:
+        if self.fh is not self.raw and self.fh is not None:
+            self.fh.close()
+        self.raw.flush()
+        os.fsync(self.raw.fileno())
+        self.raw.close()
+
+    def commit(self) -> None:
+        self._close_stream()
+        if self.kind == "jsonl":
+            os.replace(self.tmp, self.path)
+            return
+        final_tmp = self.tmp + ".final"
+        try:
+            if self.kind == "parquet":
+                _jsonl_to_parquet(self.tmp, final_tmp)
+            else:
+                _jsonl_to_zip(self.tmp, self.images, final_tmp)
+            os.replace(final_tmp, self.path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(final_tmp)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.tmp)
+
+    def discard(self) -> None:
+        with contextlib.suppress(Exception):
+            self._close_stream()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.tmp)
+
+
+def _jsonl_to_parquet(src: str, dest: str, rows_per_group: int = 4096) -> None:
+    """Two passes in bounded memory: unify the Arrow schema, then write row groups."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def groups() -> Iterator[list[dict]]:
+        rows: list[dict] = []
+        with open(src, "rb") as fh:
+            for line in fh:
+                rows.append(orjson.loads(line))
+                if len(rows) >= rows_per_group:
+                    yield rows
+                    rows = []
+        if rows:
+            yield rows
+
+    schema = None
+    try:
+        for rows in groups():
+            s = pa.Table.from_pylist(rows).schema
+            schema = s if schema is None else pa.unify_schemas([schema, s],
+                                                               promote_options="permissive")
+        if schema is None:
+            schema = pa.schema([])
+        with pq.ParquetWriter(dest, schema) as w:
+            for rows in groups():
+                w.write_table(pa.Table.from_pylist(rows, schema=schema))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
+        raise _usage(f"cannot write Parquet: the examples do not share one Arrow schema ({e}); "
+                     "write JSONL instead (--output-format jsonl)") from None
+
+
+def _jsonl_to_zip(src: str, images: dict[str, bytes], dest: str) -> None:
+    with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.write(src, M.ZIP_JSONL)
+        for name in sorted(images):
+            zf.writestr(name, images[name], compress_type=zipfile.ZIP_STORED)
+
+
+# --------------------------------------------------------------------------- driver
+
+@dataclass
+class FileJob:
+    inputs: list[str]
+    output: str
+    settings: Settings
+    output_format: str | None = None  # jsonl | parquet | None (from the suffix)
+    rejects: str | None = None
+    force: bool = False
+    workers: int | None = None
+    progress: bool | None = None
+    on_diagnostic: Any = None  # callable(Diagnostic), e.g. print to stderr
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def _output_kind(job: FileJob) -> str:
+    fmt = job.output_format
+    if job.settings.target == "dashscope-sft-image":
+        if not job.output.endswith(".zip"):
+            raise _usage("dashscope-sft-image is a zip of the .jsonl and its images; give an "
+                         "output ending in .zip")
+        if fmt == "parquet":
+            raise _usage("dashscope-sft-image output is a zip, not Parquet")
+        return "zip"
+    if fmt is None:
+        fmt = "parquet" if job.output.endswith(".parquet") else "jsonl"
+    if fmt not in ("jsonl", "parquet"):
+        raise _usage(f"unknown output format {fmt!r}; choose jsonl or parquet")
+    return fmt
+
+
+def convert_files(job: FileJob) -> ConversionSummary:
+    from datakit.chunking import Progress
+    from datakit.linter.run import default_workers
+
+    s = job.settings
+    if s.target not in M.CAPS:
+        raise _usage(f"unknown target format {s.target!r}; choose one of: {', '.join(M.FORMAT_IDS)}")
+    if s.source != "auto" and s.source not in M.CAPS:
+        raise _usage(f"unknown source format {s.source!r}; choose auto or one of: "
+                     f"{', '.join(M.FORMAT_IDS)}")
+    inputs = expand_inputs(job.inputs)
+    kind_ = _output_kind(job)
+    rejects = job.rejects
+    if rejects is None and s.on_loss == "drop":
+        rejects = job.output + ".rejects.jsonl"
+    for target in (job.output, rejects):
+        if target is None:
+            continue
+        for p in inputs:
+            if _same_file(p, target):
+                raise _usage(f"{target} is also an input; datakit never overwrites its input")
+        if os.path.exists(target) and not job.force:
+            raise OutputExists(f"{target} exists (use --force to overwrite)")
+        if os.path.isdir(target):
+            raise _usage(f"{target} is a directory; give a file name")
+    if rejects is not None and _same_file(rejects, job.output):
+        raise _usage("the rejects file and the output must differ")
+    workers = job.workers or default_workers()
+    total = Tally()
+    diags: list[Diagnostic] = []
+    printed: collections.Counter = collections.Counter()
+    out = _Out(job.output, kind_)
+    rej = _Out(rejects, "jsonl") if rejects else None
+    bar = None
+    pool = None
+    try:
+        with open_sources(inputs) as sources:
+            known = [x.size for x in sources if x.size is not None]
+            bar = Progress("convert", sum(known) if known else None, job.progress)
+            out.open()
+            if rej:
+                rej.open()
+            big = workers > 1 and any((x.size or 0) >= PARALLEL_MIN_BYTES and x.media is None
+                                      for x in sources)
+            pool = _pool(workers) if big else None
+            images = out.images if kind_ == "zip" else None
+            for src in sources:
+                line_off = 0
+                ex_off = 0
+                for res in _results(src, s, pool, workers, images):
+                    for line, ex, f in res.diags:
+                        d = registry.diagnostic(f, path=src.path, line=line + line_off,
+                                                example=ex + ex_off)
+                        diags.append(d)
+                        if job.on_diagnostic is not None and printed[d.code] < MAX_PRINTED_PER_CODE:
+                            printed[d.code] += 1
+                            job.on_diagnostic(d)
+                    if rej and res.rejects:
+                        rej.write([_shift_reject(r, line_off) for r in res.rejects]
+                                  if line_off else res.rejects)
+                    out.write(res.out)
+                    total.add(res.tally)
+                    line_off += res.lines
+                    ex_off += res.tally.read
+                    bar.update(res.bytes)
+        committed = not (s.on_loss == "error" and total.rejected_examples)
+        if committed:
+            out.commit()
+        else:
+            out.discard()
+        if rej:
+            rej.commit()
+    except BaseException:
+        out.discard()
+        if rej:
+            rej.discard()
+        raise
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+        if bar is not None:
+            bar.close()
+    hidden = {c: n - MAX_PRINTED_PER_CODE for c, n in
+              collections.Counter(d.code for d in diags).items() if n > MAX_PRINTED_PER_CODE}
+    summary = ConversionSummary.from_tally(total, s.target, s.on_loss, diagnostics=diags,
+                                           output=job.output, rejects=rejects, committed=committed,
+                                           files=len(inputs), hidden=hidden)
+    return summary
+
+
+def _shift_reject(line: bytes, off: int) -> bytes:
+    rec = orjson.loads(line)
+    if isinstance(rec.get("line"), int):
+        rec["line"] += off
+    return orjson.dumps(rec) + b"\n"
+
+
+__all__ = ["FileJob", "convert_files", "expand_inputs"]
