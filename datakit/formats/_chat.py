@@ -131,6 +131,25 @@ def walk(
     ``defined`` is the set of tool names of the example's ``tools`` (None when the key
     is absent); ``legacy_defined`` the same for OpenAI's deprecated ``functions``.
     """
+    if msgs.__class__ is list and msgs:
+        roles = _plain_roles(msgs)
+        if roles is not None:
+            return _plain_walk(roles, base, prof, ctx, out)
+    return _walk_full(msgs, base, prof, ctx, out, defined=defined,
+                      legacy_defined=legacy_defined)
+
+
+def _walk_full(
+    msgs: Any,
+    base: str,
+    prof: Profile,
+    ctx: CheckContext,
+    out: list[Finding],
+    *,
+    defined: set[str] | None = None,
+    legacy_defined: set[str] | None = None,
+) -> Turns:
+    """The general walk: any JSON value may appear anywhere."""
     turns = Turns()
     if not isinstance(msgs, list) or not msgs:
         return turns  # the schema reports a missing or empty list
@@ -420,6 +439,45 @@ def walk(
                         f"message {i} calls {q(name)}, which \"functions\" does not define; add "
                         "its definition"), ptr, severity=Severity.WARNING))
     return turns
+
+
+# --- fast path ---------------------------------------------------------------------------
+# Most lines of a real dataset are plain conversations: every message is exactly
+# {"role": <str>, "content": <non-blank str>}. For those, every R/T/M finding of the walk
+# depends only on the profile, the pointer base and the sequence of roles, and a dataset
+# has few distinct sequences: walk one representative per sequence and reuse its findings.
+_PLAIN: dict[tuple[int, str, tuple[str, ...]], tuple[Profile, tuple[Finding, ...], int, int]] = {}
+_PLAIN_MAX = 4096
+
+
+def _plain_roles(msgs: list) -> tuple[str, ...] | None:
+    """The roles of a plain conversation, or None when any message is more than that."""
+    roles = []
+    for m in msgs:
+        if m.__class__ is not dict or len(m) != 2:
+            return None
+        role = m.get("role")
+        content = m.get("content")
+        if role.__class__ is not str or content.__class__ is not str or not content \
+                or content.isspace():
+            return None
+        roles.append(role)
+    return tuple(roles)
+
+
+def _plain_walk(roles: tuple[str, ...], base: str, prof: Profile, ctx: CheckContext,
+                out: list[Finding]) -> Turns:
+    key = (id(prof), base, roles)
+    hit = _PLAIN.get(key)
+    if hit is None or hit[0] is not prof:
+        found: list[Finding] = []
+        # No tool is called in a plain conversation, so `defined` does not matter.
+        turns = _walk_full([{"role": r, "content": "x"} for r in roles], base, prof, ctx, found)
+        if len(_PLAIN) >= _PLAIN_MAX:
+            _PLAIN.clear()
+        hit = _PLAIN[key] = (prof, tuple(found), turns.user, turns.assistant)
+    out.extend(hit[1])
+    return Turns(hit[2], hit[3])
 
 
 def _images(content: list, i: int, role: str, base: str, prof: Profile,

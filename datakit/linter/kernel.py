@@ -93,6 +93,27 @@ def explain_parse_error(body: bytes) -> Finding:
     return Finding("J008", "nesting is too deep to parse (over 1024 levels)", column=1)
 
 
+def _digest_function():
+    """A 128-bit content digest for duplicate detection. xxh3 hashes at memory speed
+    (0.03 s per 100 MB against 0.3 s for blake2b); sha256 (hardware-accelerated on
+    most CPUs) is the fallback. Every engine of one run uses the same function."""
+    try:
+        from xxhash import xxh3_128_digest
+    except ImportError:  # pragma: no cover - xxhash ships with `datasets`
+        return lambda body: hashlib.sha256(body.strip()).digest()[:16]
+
+    def digest(body: bytes) -> bytes:
+        # strip() copies the line: only pay for it when there is whitespace to strip
+        if body[:1].isspace() or body[-1:].isspace():
+            body = body.strip()
+        return xxh3_128_digest(body)
+
+    return digest
+
+
+digest = _digest_function()
+
+
 def _target_runtime(spec: str | None):
     if not spec:
         return None
@@ -124,7 +145,12 @@ def lint_lines(
     target = _target_runtime(cfg.target)
     loads = orjson.loads
     make = registry.diagnostic
+    check = fmt.check if fmt is not None else None
+    check_duplicates = cfg.check_duplicates
+    not_jsonl = cfg.not_jsonl
+    digests = res.digests
     example = -1
+    nbytes = 0
 
     def emit(f: Finding, line_no: int, ex: int | None, raw: bytes | None = None) -> None:
         d = make(f, path=path, line=line_no, example=ex)
@@ -134,7 +160,7 @@ def lint_lines(
 
     for i, raw in enumerate(lines):
         line_no = i + 1
-        res.bytes += len(raw)
+        nbytes += len(raw)
         # --- framing -------------------------------------------------------
         if raw.endswith(b"\n"):
             if raw.endswith(b"\r\n"):
@@ -151,33 +177,31 @@ def lint_lines(
             emit(Finding("J002", f"UTF-8 byte-order mark {where}; save as UTF-8 without BOM",
                          column=1), line_no, None)
             body = body[3:]
-        if not body.strip():
+        if not body or body.isspace():  # isspace: no copy of the line, unlike strip()
             emit(Finding("J004", "blank line; every line must hold one example, delete it"),
                  line_no, None)
             continue
         example += 1
-        res.examples += 1
         # --- parse ---------------------------------------------------------
         try:
             obj = loads(body)
         except orjson.JSONDecodeError:
-            if cfg.not_jsonl:
+            if not_jsonl:
                 continue
             emit(explain_parse_error(body), line_no, example, raw)
             continue
         if not isinstance(obj, dict):
-            if not cfg.not_jsonl:
+            if not not_jsonl:
                 kind = type(obj).__name__.replace("dict", "object").replace("list", "array")
                 kind = {"str": "string", "int": "number", "float": "number", "bool": "boolean",
                         "NoneType": "null"}.get(kind, kind)
                 emit(Finding("J007", f"line is a JSON {kind}, not an object; each line must be "
                                      "one example object", column=1), line_no, example, raw)
             continue
-        if fmt is None:
+        if check is None:
             continue
-        if cfg.check_duplicates:
-            res.digests.append((line_no, example,
-                                hashlib.blake2b(body.strip(), digest_size=12).digest()))
+        if check_duplicates:
+            digests.append((line_no, example, digest(body)))
         # --- format --------------------------------------------------------
         if expected_family is not None:
             fam = detect(obj)
@@ -186,11 +210,10 @@ def lint_lines(
                                      f"convert it with `datakit convert --to {fmt_id}`"),
                      line_no, example, raw)
                 continue
-        findings: list[Finding]
         schema_ok = fast_valid(obj)
-        findings = [] if schema_ok else schema_rules.check(obj, fmt_id)
+        findings: list[Finding] = [] if schema_ok else schema_rules.explain_failure(obj, fmt_id)
         try:
-            findings.extend(fmt.check(obj, ctx))
+            findings.extend(check(obj, ctx))
         except Exception as exc:  # noqa: BLE001 - a check must never kill the run
             if schema_ok:
                 findings.append(Finding("X001", f"internal error in {fmt_id} checks: "
@@ -205,4 +228,6 @@ def lint_lines(
         for f in findings:
             emit(f, line_no, example, raw)
     res.lines = len(lines)
+    res.examples = example + 1
+    res.bytes = nbytes
     return res

@@ -209,6 +209,13 @@ def explain(obj: Any, format_id: str) -> list[Finding]:
     return findings
 
 
+def explain_failure(obj: Any, format_id: str) -> list[Finding]:
+    """Findings for an example the compiled validator has already rejected."""
+    found = explain(obj, format_id)
+    # The two validators should agree; if only the fast one objects, still say so.
+    return found or [Finding("S000", f"example does not match the {format_id} schema")]
+
+
 def check(obj: Any, format_id: str) -> list[Finding]:
     """Fast path first; explain only when the compiled validator says no."""
     if fast_validator(format_id).is_valid(obj):

@@ -8,6 +8,7 @@ walked in :mod:`datakit.formats._chat` and in the ShareGPT check.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
 from typing import Any
@@ -444,6 +445,19 @@ def _schema_problem(params: dict) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=None)
+def _draft7_is_valid():
+    """Compiled check against the Draft 7 meta-schema: valid definitions never import or
+    run the (slow to import, slow to run) Python ``jsonschema``, which only explains."""
+    try:
+        import jsonschema_rs
+
+        return jsonschema_rs.Draft7Validator(
+            {"$ref": "http://json-schema.org/draft-07/schema#"}).is_valid
+    except Exception:  # noqa: BLE001 - an older jsonschema-rs: explain every definition
+        return None
+
+
 def parameters_problem(params: dict) -> str | None:
     """Why ``params`` is not a valid Draft 7 JSON Schema, or None; cached."""
     try:
@@ -454,7 +468,12 @@ def parameters_problem(params: dict) -> str | None:
         return _SCHEMA_CACHE[key]
     except KeyError:
         pass
-    verdict = _schema_problem(params)
+    fast = _draft7_is_valid()
+    try:
+        valid = fast is not None and fast(params)
+    except Exception:  # noqa: BLE001 - let the explaining validator judge it
+        valid = False
+    verdict = None if valid else _schema_problem(params)
     if len(_SCHEMA_CACHE) >= _SCHEMA_CACHE_MAX:
         _SCHEMA_CACHE.clear()
     _SCHEMA_CACHE[key] = verdict
