@@ -107,6 +107,8 @@ def default_key_parts(obj: Any) -> tuple[str, str] | None:
     if "instruction" in obj:  # Alpaca
         system = obj.get("system") if isinstance(obj.get("system"), str) else ""
         return system, f"{_text(obj.get('instruction'))}\n{_text(obj.get('input'))}"
+    if isinstance(obj.get("prompt"), str) and "completion" in obj:  # legacy prompt/completion
+        return "", obj["prompt"]
     return None
 
 
@@ -557,9 +559,10 @@ def split(source: Any, train: str | os.PathLike | None = None,
                          val_path=os.fspath(val) if val else None, seed=seed, group_by=group_by)
     from datakit.rules import registry
 
-    def finding(code: str, message: str) -> None:
-        result.findings.append(registry.diagnostic(registry.Finding(code, message), path=label,
-                                                   line=None, example=None))
+    def finding(code: str, message: str, severity: str | None = None) -> None:
+        sev = None if severity is None else registry.Severity(severity)
+        result.findings.append(registry.diagnostic(
+            registry.Finding(code, message, severity=sev), path=label, line=None, example=None))
 
     # Pass 1: keys and sizes.
     bar = Progress("split: keys", file_size, progress)
@@ -579,6 +582,15 @@ def split(source: Any, train: str | os.PathLike | None = None,
     _apply_caps(g, tgt, result, finding)
     te, ve, tb, vb = g.sides()
     result.examples, result.groups = te + ve, len(g.h)
+    if tgt is not None and tgt.val_default_ratio and not any(chosen):
+        share = ve / (te + ve) if te + ve else 0.0
+        result.caps.insert(0, Cap(f"{tgt.provider} validation share",
+                                  f"{tgt.val_default_ratio:.0%} of examples by default "
+                                  "(before the caps)", f"{share:.1%}", True))
+    requested = (val_ratio or 0) > 0 or (val_count or 0) > 0 or (val_bytes or 0) > 0
+    if requested and te and not ve and not any(d.code == "D102" for d in result.findings):
+        finding("D102", f"the validation set is empty: {te:,} example(s) in {len(g.h):,} "
+                        "group(s) give none at this size; ask for --val-count N", "warning")
     result.train_examples, result.val_examples, result.train_bytes, result.val_bytes = te, ve, tb, vb
     if stratify_by:
         for sh in np.unique(g.stratum):

@@ -3,13 +3,14 @@
 import hashlib
 import json
 import random
+import re
 
 import pytest
+from conftest import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import datakit
-from conftest import run_cli
 from datakit.splitting import group_key, split
 
 
@@ -82,7 +83,7 @@ def test_near_copies_and_duplicates_stay_together(tmp_path):
     base = [line(example("You are  Helpful", "How do I reset?", f"answer {i}")) for i in range(5)]
     variants = [line(example("you are helpful", "how do i  RESET?", "other"))]  # normalised
     others = corpus(200)
-    res, train, val = do_split(tmp_path, base + variants + base[:2] + others, val_ratio=0.5)
+    _res, train, val = do_split(tmp_path, base + variants + base[:2] + others, val_ratio=0.5)
     group = set(base + variants)
     assert group <= set(train) or group <= set(val)
 
@@ -95,7 +96,7 @@ def test_near_copies_and_duplicates_stay_together(tmp_path):
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ratio=st.floats(0, 0.6), n=st.integers(25, 400))
 def test_target_caps_hold(tmp_path, spec, check, ratio, n):
-    res, train, val = do_split(tmp_path, corpus(n, seed=n), target=spec, val_ratio=ratio)
+    res, _train, val = do_split(tmp_path, corpus(n, seed=n), target=spec, val_ratio=ratio)
     assert res.ok and check(res), str(res)
     assert sum(map(len, val)) == res.val_bytes and len(val) == res.val_examples
     assert res.caps and all(c.ok for c in res.caps)
@@ -122,7 +123,7 @@ def test_stratify_keeps_proportions(tmp_path):
 def test_val_count_and_group_by(tmp_path):
     res, _, val = do_split(tmp_path, corpus(300), val_count=30)
     assert abs(len(val) - 30) <= 3  # whole groups: within one group of the count
-    res, train, val = do_split(tmp_path, corpus(300), val_ratio=0.3, group_by="meta.id")
+    res, _train, val = do_split(tmp_path, corpus(300), val_ratio=0.3, group_by="meta.id")
     assert res.groups == 300 and not res.findings
     res, _, _ = do_split(tmp_path, corpus(50), group_by="meta.nope")
     assert [d.code for d in res.findings] == ["D103"]
@@ -192,3 +193,84 @@ def test_lint_with_validation_reports_group_leakage(write_jsonl):
     codes = [(d["path"].endswith("v.jsonl"), d["line"], d["code"])
              for d in json.loads(r.stdout)["diagnostics"] if d["code"] in ("D006", "D101")]
     assert sorted(codes) == [(True, 1, "D101"), (True, 2, "D006")]
+
+
+@pytest.mark.parametrize("a,b", [
+    ({"conversations": [{"from": "system", "value": "S"}, {"from": "human", "value": "Q?"},
+                        {"from": "gpt", "value": "one"}]},
+     {"conversations": [{"from": "system", "value": "s"}, {"from": "human", "value": " q? "},
+                        {"from": "gpt", "value": "two"}, {"from": "human", "value": "more"}]}),
+    ({"instruction": "Translate", "input": "猫", "output": "cat", "system": "S"},
+     {"instruction": "translate", "input": "猫", "output": "a cat", "system": "S"}),
+    ({"prompt": "你是助手", "role_meta": {"bot_name": "B", "user_name": "U"},
+      "messages": [{"sender_type": "USER", "text": "Q"}, {"sender_type": "BOT", "text": "1"}]},
+     {"prompt": "你是助手", "role_meta": {"bot_name": "B", "user_name": "U"},
+      "messages": [{"sender_type": "USER", "text": "q"}, {"sender_type": "BOT", "text": "2"}]}),
+    ({"bot_setting": [{"bot_name": "B", "content": "P"}],
+      "messages": [{"sender_type": "USER", "sender_name": "u", "text": "Q"},
+                   {"sender_type": "BOT", "sender_name": "B", "text": "1"}]},
+     {"bot_setting": [{"bot_name": "B", "content": "P"}],
+      "messages": [{"sender_type": "USER", "sender_name": "u", "text": "Q"},
+                   {"sender_type": "BOT", "sender_name": "B", "text": "2"}]}),
+    ({"messages": [{"role": "user", "content": "Q"}], "chosen": {"role": "assistant", "content": "1"},
+      "rejected": {"role": "assistant", "content": "2"}},
+     {"messages": [{"role": "user", "content": "Q"}], "chosen": {"role": "assistant", "content": "3"},
+      "rejected": {"role": "assistant", "content": "4"}}),
+    ({"input": {"messages": [{"role": "user", "content": "Q"}]},
+      "preferred_output": [{"role": "assistant", "content": "1"}],
+      "non_preferred_output": [{"role": "assistant", "content": "2"}]},
+     {"input": {"messages": [{"role": "user", "content": [{"type": "text", "text": "Q"}]}]},
+      "preferred_output": [{"role": "assistant", "content": "3"}],
+      "non_preferred_output": [{"role": "assistant", "content": "4"}]}),
+    ({"prompt": "Q ->", "completion": " 1"}, {"prompt": "q  ->", "completion": " 2"}),
+])
+def test_default_key_groups_near_copies_in_every_format(a, b):
+    ka, kb = group_key(a, line(a))[0], group_key(b, line(b))[0]
+    assert ka == kb and ka.startswith("d:")  # recognised, not the whole-line fallback
+    # change the first user turn only: another group
+    other = json.loads(re.sub(r'"\s*[Qq]', '"other q', json.dumps(b, ensure_ascii=False))
+                       .replace('"猫"', '"狗"'))
+    assert group_key(other, line(other))[0] != ka
+
+
+def test_small_inputs_and_compressed_input(tmp_path):
+    import gzip
+
+    raw = b"".join(corpus(40))
+    gz = tmp_path / "c.jsonl.gz"
+    gz.write_bytes(gzip.compress(raw))
+    res = split(gz, tmp_path / "t", tmp_path / "v", val_ratio=0.3)
+    got = read_lines(tmp_path / "t") + read_lines(tmp_path / "v")
+    assert sorted(got) == sorted(lines_of := raw.splitlines(keepends=True)) and len(lines_of) == 40
+    assert res.val_examples == len(read_lines(tmp_path / "v")) > 0
+    # an empty input gives two empty files; a tiny one an empty validation set, with a warning
+    (tmp_path / "e.jsonl").write_bytes(b"")
+    res = split(tmp_path / "e.jsonl", tmp_path / "et", tmp_path / "ev")
+    assert res.examples == 0 and (tmp_path / "et").read_bytes() == b"" == (tmp_path / "ev").read_bytes()
+    res, _train, val = do_split(tmp_path, corpus(3, seed=7), name="tiny.jsonl", val_ratio=0.01)
+    assert res.ok and not val and [(d.code, d.severity.value) for d in res.findings] == [
+        ("D102", "warning")]
+
+
+def test_cli_sizes_groups_and_strata(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"".join(corpus(600)))
+    t, v = tmp_path / "t.jsonl", tmp_path / "v.jsonl"
+    r = run_cli("split", src, "-o", t, v, "--val-bytes", "20kB", "--output-format", "json")
+    assert r.returncode == 0 and r.stderr == ""  # no progress bar when stderr is not a terminal
+    doc = json.loads(r.stdout)
+    assert 0 < doc["val_bytes"] <= 20_000
+    assert v.stat().st_size == doc["val_bytes"]
+    r = run_cli("split", src, "-o", t, v, "--force", "--val-ratio", "0.25", "--stratify-by",
+                "meta.task", "--group-by", "meta.id", "--seed", "7", "--output-format", "json")
+    doc = json.loads(r.stdout)
+    assert r.returncode == 0 and doc["groups"] == 600
+    for task, counts in doc["strata"].items():
+        share = counts["validation"] / (counts["train"] + counts["validation"])
+        assert abs(share - 0.25) < 0.01, (task, counts)
+    r = run_cli("split", src, "-o", t, v, "--force", "--target", "siliconflow")
+    assert r.returncode == 0 and "siliconflow validation share" in r.stdout
+    r = run_cli("split", src, "-o", t, v, "--force", "--target", "dashscope", "--val-count", "50")
+    assert r.returncode == 0 and "dashscope validation examples" in r.stdout
+    r = run_cli("split", src, "-o", t, v, "--force", "--val-ratio", "0.2", "--val-count", "3")
+    assert r.returncode == 2 and "not allowed with" in r.stderr

@@ -17,13 +17,14 @@ define("D101", "validation-shares-group", "error", """
     Train line 12 and validation line 3 both start with the system prompt "You are a
     support bot" and the user turn "How do I reset my password?". Re-split with
     `datakit split IN -o TRAIN VAL`, which keeps every group on one side.
-    """, source="issue 6; HF train_test_split knows no groups")
+    """)
 
 define("D102", "split-cap-unmet", "error", """
     ## What it does
     Reports a provider cap that a split cannot meet: MiniMax needs a non-empty
     validation file with at least its minimum of examples on both sides; a
-    validation set cannot be made smaller than one group.
+    validation set cannot be made smaller than one group. As a warning, it also
+    reports a validation set left empty by a small ratio on a small input.
 
     ## Why is this bad?
     The provider refuses the job (MiniMax requires a validation file), or the
@@ -32,6 +33,7 @@ define("D102", "split-cap-unmet", "error", """
     ## Example
     Splitting 12 MiniMax examples: each file needs at least 10. Add examples, or
     pass a smaller target minimum in `[tool.datakit.targets]` if your account allows it.
+    Five examples at `--val-ratio 0.1` give an empty validation file: use `--val-count 1`.
     """, source="000, 001, 004")
 
 define("D103", "group-key-missing", "warning", """
@@ -45,4 +47,4 @@ define("D103", "group-key-missing", "warning", """
     ## Example
     `--group-by meta.conversation_id` on a line without `meta`. Check the path: parts
     are separated by dots, list items are numbers (`messages.0.content`).
-    """, source="issue 6")
+    """)
