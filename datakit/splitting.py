@@ -16,9 +16,15 @@ Provider caps (``target``) are applied after assignment, by moving whole groups
 with the largest hashes back to training (or, for a minimum, the smallest into
 validation), and the result reports every cap against the size achieved.
 
-Two passes over a file, constant memory apart from one small record per group:
-pass 1 computes keys and sizes, pass 2 copies each raw line, byte for byte, to its
-side. Outputs are written atomically; the input is never touched.
+Two passes over a file: pass 1 computes keys and sizes, pass 2 copies each raw
+line, byte for byte, to its side. Memory does not depend on the size of the
+lines: between the passes datakit keeps 12 bytes per line (20 with
+``stratify_by``) in NumPy arrays, about 100 MB of peak RSS for a 1 GB file of
+770,000 lines, and never a Python object per line. Outputs are written
+atomically; the input is never touched.
+
+A group spread over several strata belongs to the stratum with the smallest
+hash of its value, so the choice does not depend on line order.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import datakit
+from datakit import chunking
 from datakit.chunking import ChunkError, LineOverLimit, chunk, verify
 
 NAME = re.compile(r"^(?P<stem>.+)-(?P<i>\d{5})-of-(?P<n>\d{5})\.jsonl$")
@@ -42,13 +43,18 @@ def sources(draw):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=sources(), slack=st.integers(0, 300), mode=st.sampled_from(["contiguous", "round-robin", "balanced"]),
-       max_lines=st.none() | st.integers(1, 7))
-def test_chunks_hold_exactly_the_source(tmp_path_factory, data, slack, mode, max_lines):
+       max_lines=st.none() | st.integers(1, 7), block=st.sampled_from([1, 7, 64, 4 << 20]))
+def test_chunks_hold_exactly_the_source(tmp_path_factory, data, slack, mode, max_lines, block):
     tmp = tmp_path_factory.mktemp("c")
     src = tmp / "train.jsonl"
     src.write_bytes(data)
     limit = max(map(len, lines_of(data))) + slack
-    res = chunk(src, tmp / "out", max_bytes=limit, max_lines=max_lines, mode=mode)
+    # tiny read blocks put line ends, and whole lines, across block boundaries
+    saved, chunking.STREAM_BLOCK = chunking.STREAM_BLOCK, block
+    try:
+        res = chunk(src, tmp / "out", max_bytes=limit, max_lines=max_lines, mode=mode)
+    finally:
+        chunking.STREAM_BLOCK = saved
     files = chunk_files(tmp / "out", "train")
     n = len(files)
     assert [p.name for p in files] == [f"train-{i:05d}-of-{n:05d}.jsonl" for i in range(n)]
@@ -96,6 +102,17 @@ def test_balanced_chunks_differ_by_at_most_one_line(tmp_path):
     res = chunk(src, tmp_path / "o", max_bytes=5000, mode="balanced")
     loads = [c.bytes for c in res.chunks]
     assert max(loads) <= 5000 and max(loads) - min(loads) <= max(sizes) + 3
+
+
+@pytest.mark.parametrize("block", [5, 4 << 20])
+def test_a_line_longer_than_a_read_block_is_measured_across_blocks(tmp_path, block, monkeypatch):
+    monkeypatch.setattr(chunking, "STREAM_BLOCK", block)
+    src = tmp_path / "d.jsonl"
+    src.write_bytes(b'{"a": 1}\n' * 3 + b'"' + b"y" * 40 + b'"\n' + b'{"a": 2}')
+    res = chunk(src, tmp_path / "ok", max_bytes=43)
+    assert [c.lines for c in res.chunks] == [3, 1, 1] and res.chunks[1].bytes == 43
+    with pytest.raises(LineOverLimit, match=r"d.jsonl:4: line of"):
+        chunk(src, tmp_path / "no", max_bytes=42)
 
 
 def test_line_over_the_limit_is_an_error_and_writes_nothing(tmp_path):
