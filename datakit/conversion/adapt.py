@@ -676,14 +676,46 @@ def adapt(conv: Conversation, opts: Options) -> list[Finding]:
         _merge(conv, out)
     if opts.trim_trailing:
         _trim(conv, caps, out)
-    if not _needs_answer(conv, caps, out) or not _order(conv, caps, out):
-        return out
     if caps.tools:
         if not _arguments(conv, out) or not _definitions(conv, caps, opts.target, out):
             return out
         if not _pair_tools(conv, caps, out):
             return out
+        if caps.tool_ids == "none":
+            _split_parallel(conv, out)
+    if not _needs_answer(conv, caps, out) or not _order(conv, caps, out):
+        return out
     return out
+
+
+def _split_parallel(conv: Conversation, out: list[Finding]) -> None:
+    """ShareGPT turns alternate, so n parallel calls and their n results (already in
+    call order) become n call/result pairs."""
+    msgs = conv.messages
+    new: list[Message] = []
+    split = 0
+    i = 0
+    while i < len(msgs):
+        m = msgs[i]
+        calls = m.tool_calls or []
+        j = i + 1
+        while j < len(msgs) and msgs[j].role == TOOL:
+            j += 1
+        results = msgs[i + 1:j]
+        if len(calls) > 1 and len(results) == len(calls):
+            for c, r in zip(calls, results):
+                new.append(Message(ASSISTANT, None, tool_calls=[c], name=m.name, weight=m.weight,
+                                   extra=m.extra))
+                new.append(r)
+            split += 1
+            i = j
+            continue
+        new.append(m)
+        i += 1
+    if split:
+        _f(out, "C058", f"{split} turn(s) of parallel tool calls written as one call/result pair "
+                        "per call (ShareGPT turns alternate)", "/messages")
+        msgs[:] = new
 
 
 __all__ = ["Options", "Media", "adapt"]

@@ -398,5 +398,20 @@ define("C057", "image-moved", "info", """
     `{"type": "image_url", "image_url": {"url": "data:image/png;base64,..."}}` in `openai`.
     """, source="004_5798d0ceeceffe78.txt")
 
+define("C058", "parallel-calls-split", "info", """
+    ## What it does
+    Reports an assistant turn with several tool calls written to ShareGPT as one
+    `function_call`/`observation` pair per call, in call order.
+
+    ## Why is this bad?
+    ShareGPT turns alternate between the model and the user/tool side, so one turn cannot
+    be followed by several observations. Every call and result is kept; only the turn
+    boundaries change.
+
+    ## Example
+    One assistant turn calling `current_time` and `get_weather`, then two tool results,
+    becomes `function_call`, `observation`, `function_call`, `observation`.
+    """)
+
 LOSS_CODES = tuple(c for c in ("C001", "C002", "C003", "C004", "C005", "C006", "C007", "C008",
                                "C009", "C010"))
