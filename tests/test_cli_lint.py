@@ -1,6 +1,7 @@
 """`datakit lint` as users run it: a subprocess, real files, real exit codes."""
 
 import json
+import re
 
 from conftest import EXAMPLES, run_cli
 
@@ -130,3 +131,27 @@ def test_bundled_examples_report_good_and_bad():
     by_path = {f["path"].rsplit("/", 1)[-1]: f for f in doc["files"]}
     assert by_path["openai-good.jsonl"]["errors"] == 0
     assert by_path["openai-bad.jsonl"]["errors"] > 0
+
+
+def test_rules_lists_every_registered_rule():
+    from datakit.rules.registry import RULES
+
+    r = run_cli("rules", "--output-format", "json")
+    assert r.returncode == 0, r.stderr
+    listed = json.loads(r.stdout)
+    assert [x["code"] for x in listed] == sorted(RULES)
+    assert {x["code"]: (x["name"], x["severity"]) for x in listed} == {
+        c: (rule.name, rule.severity.value) for c, rule in RULES.items()}
+    text = run_cli("rules").stdout
+    for code, rule in RULES.items():
+        assert re.search(rf"\b{code}\s+{re.escape(rule.name)}\s+{rule.severity.value}\b", text), code
+
+
+def test_rule_prints_the_registered_docs_for_each_family():
+    from datakit.rules.registry import RULES
+
+    for family in sorted({c[0] for c in RULES}):
+        code = min(c for c in RULES if c.startswith(family))
+        r = run_cli("rule", code.lower())  # codes are case-insensitive
+        assert r.returncode == 0, r.stderr
+        assert RULES[code].name in r.stdout and RULES[code].doc in r.stdout

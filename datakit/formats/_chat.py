@@ -21,12 +21,14 @@ from datakit.rules.tools import MISTRAL_ID, check_arguments, check_function_name
 _MISSING = object()
 CHAT_ROLES = frozenset({"system", "user", "assistant", "tool"})
 
-# mistral-common's transition table (MistralRequestValidator._validate_message_order).
+# mistral-common's transition table (MistralRequestValidator._validate_message_order),
+# except after `tool`: the Mistral seed wants the assistant to answer a tool result
+# (mistral-common also allows `user` there; the seed decides).
 MISTRAL_NEXT: dict[str, frozenset[str]] = {
     "system": frozenset({"user", "assistant", "system"}),
     "user": frozenset({"assistant", "system", "user"}),
     "assistant": frozenset({"assistant", "user", "tool"}),
-    "tool": frozenset({"assistant", "tool", "user"}),
+    "tool": frozenset({"assistant", "tool"}),
 }
 
 
@@ -210,9 +212,11 @@ def _walk_full(
 
         if prof.transitions and prev is not None and role != "tool" and role not in MISTRAL_NEXT[prev]:
             allowed = "/".join(sorted(MISTRAL_NEXT[prev]))
+            why = (" (the Mistral seed: the assistant answers the tool result first)"
+                   if prev == "tool" else "")
             out.append(Finding("R011", (
-                f"message {i} has role {q(role)} right after {q(prev)}; mistral-common allows "
-                f"only {allowed} after {prev}"), f"{base}/{i}/role"))
+                f"message {i} has role {q(role)} right after {q(prev)}; {fmt} allows only "
+                f"{allowed} after {prev}{why}"), f"{base}/{i}/role"))
 
         content = m.get("content", _MISSING)
 

@@ -183,10 +183,9 @@ define("R010", "weight-on-non-assistant", "error", """
 
 define("R011", "invalid-role-transition", "error", """
     ## What it does
-    Flags a message whose role may not follow the previous one under mistral-common's
-    table: after `system` come user/assistant/system; after `user` come
-    assistant/system/user; after `assistant` come assistant/user/tool; after `tool` come
-    assistant/tool/user.
+    Flags a message whose role may not follow the previous one: after `system` come
+    user/assistant/system; after `user` come assistant/system/user; after `assistant` come
+    assistant/user/tool; after `tool` come assistant/tool.
 
     ## Why is this bad?
     mistral-common is the rule engine behind Mistral's fine-tuning API; a conversation that
@@ -194,10 +193,15 @@ define("R011", "invalid-role-transition", "error", """
     `tool` message right after a user or system message, and a system message right after
     a tool result.
 
+    The Mistral seed is stricter than mistral-common after a tool result: "the `tool`
+    message must be followed by another assistant message" (several results of parallel
+    calls may follow one another). mistral-common also accepts `user` after `tool`; datakit
+    follows the seed and reports it, since the assistant never answers the tool result.
+
     ## Example
     `[{"role": "user", "content": "q"}, {"role": "tool", "content": "42",
     "tool_call_id": "abcDEF123"}]`: a tool result needs the assistant's tool call before it.
-    """, formats=("mistral",), source="mistral-common (MistralRequestValidator._validate_message_order)")
+    """, formats=("mistral",), source="001_4bfe51fd4156bead.txt; mistral-common (MistralRequestValidator._validate_message_order)")
 
 define("R012", "empty-assistant-content", "warning", """
     ## What it does

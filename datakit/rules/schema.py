@@ -181,8 +181,15 @@ def _describe(error, format_id: str) -> str:
         n = len(error.instance) if isinstance(error.instance, list) else "?"
         bound = "at least" if kw == "minItems" else "at most"
         return f"{where} has {n} item(s); {format_id} needs {bound} {error.validator_value}"
+    if kw in ("minProperties", "maxProperties") and isinstance(error.instance, dict):
+        n = len(error.instance)
+        bound = "at least" if kw == "minProperties" else "at most"
+        keys = ", ".join(f"`{k}`" for k in error.instance) or "none"
+        msg = (f"{where} has {n} field(s) ({keys}); {format_id} allows {bound} "
+               f"{error.validator_value} here")
+    else:
+        msg = f"{where}: {error.message}"
     desc = error.schema.get("description") if isinstance(error.schema, dict) else None
-    msg = f"{where}: {error.message}"
     return f"{msg} ({desc})" if desc else msg
 
 

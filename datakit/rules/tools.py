@@ -133,14 +133,16 @@ define("T007", "content-beside-tool-calls", "error", """
     into a separate assistant turn before the call, or drop it.
     """, formats=("mistral",), source="001_4bfe51fd4156bead.txt; mistral-common")
 
-define("T008", "empty-content-beside-tool-calls", "warning", """
+define("T008", "empty-content-beside-tool-calls", "error", """
     ## What it does
     Flags a Mistral assistant message with `tool_calls` that also carries an empty `content`
     (`""`, `null` or `[]`).
 
     ## Why is this bad?
-    The seed says such a message must not have a `content` key. mistral-common tolerates an
-    empty one, so this is a warning; removing the key is always safe.
+    The Mistral seed says an assistant message with `tool_calls` must not contain the
+    `content` key at all. mistral-common (the validator behind Mistral's API) tolerates an
+    empty one; datakit follows the seed and reports an error. Removing the key is always
+    safe, and `datakit fix` does it.
 
     ## Example
     `{"role": "assistant", "content": "", "tool_calls": [...]}`: `datakit fix` drops the key.
