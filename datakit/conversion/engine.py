@@ -236,8 +236,8 @@ class ConversionError(ValueError):
 
 
 def _rows(batch: Any) -> list[dict]:
-    if isinstance(batch, dict):  # columns (Dataset.map(batched=True))
-        cols = list(batch)
+    if hasattr(batch, "keys"):  # columns: a dict, or datasets' LazyBatch in Dataset.map
+        cols = list(batch.keys())
         n = len(batch[cols[0]]) if cols else 0
         return [{c: batch[c][i] for c in cols} for i in range(n)]
     return list(batch)
@@ -263,7 +263,7 @@ def convert_batch(batch: Any, to: str, from_: str = "auto", on_loss: str = "drop
         raise ValueError(f"on_loss must be one of {', '.join(POLICIES)}, got {on_loss!r}")
     settings = Settings(to, from_, on_loss, merge_consecutive, trim_trailing, bot_name, user_name)
     rows = _rows(batch)
-    in_cols = list(batch) if isinstance(batch, dict) else []
+    in_cols = list(batch.keys()) if hasattr(batch, "keys") else []
     known = set(SOURCE_COLUMNS.get(from_, ())) if from_ != "auto" else set().union(
         *SOURCE_COLUMNS.values())
     carried = [c for c in in_cols if c not in known and c != status_column]
