@@ -198,3 +198,15 @@ def test_text_output_labels_every_figure(train):
                   "billed tokens", "cost", "o200k_base"):
         assert label in r.stdout
     assert "estimate" not in r.stdout.replace("estimated cost", "")
+
+
+def test_missing_tokenizer_is_a_usage_error_naming_the_install(train, tmp_path):
+    stub = tmp_path / "stub" / "bpe_openai"  # a bpe_openai without its vocabulary files
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text("")
+    cache = tmp_path / "empty-cache"
+    cache.mkdir()
+    r = run_cli("stats", train, "--target", "openai",
+                env={"PYTHONPATH": str(stub.parent), "TIKTOKEN_CACHE_DIR": str(cache)})
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "pip install bpe-openai" in r.stderr
