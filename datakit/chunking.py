@@ -600,7 +600,7 @@ def _stream_contiguous(path: str, display: str, staging: str, limit: int,
     def submit(pool: ThreadPoolExecutor, fn, *args):
         f = pool.submit(fn, *args)
         inflight.append(f)
-        if len(inflight) > 16:  # bounded: at most a few blocks referenced at a time
+        if len(inflight) > 8:  # bounded: at most a few blocks referenced at a time
             inflight.popleft().result()
         return f
 
@@ -664,13 +664,20 @@ def _stream_contiguous(path: str, display: str, staging: str, limit: int,
                 submit(src_pool, src_sha.update, block)
                 bar.update(len(block))
                 last_byte = block[-1:]
-                data = pending + block if pending else block
-                nl = data.rfind(b"\n")
-                if nl < 0:
-                    pending = data
-                else:
-                    place(data, 0, nl + 1)
-                    pending = data[nl + 1:]
+                start = 0
+                if pending:  # the line begun in earlier blocks: join only that line
+                    nl = block.find(b"\n")
+                    if nl < 0:
+                        pending += block
+                    else:
+                        head, pending = pending + block[: nl + 1], b""
+                        place(head, 0, len(head))
+                        start = nl + 1
+                if not pending:  # whole lines in place; keep the unfinished last one
+                    nl = block.rfind(b"\n", start)
+                    if nl >= start:
+                        place(block, start, nl + 1)
+                    pending = block[max(nl + 1, start):]
                 if len(pending) > limit:
                     raise over(pending, 0, None)
         if pending:  # a last line without a final newline: one more line
