@@ -475,6 +475,8 @@ def _needs_answer(conv: Conversation, caps: M.Caps, out: list[Finding]) -> bool:
 def _pair_tools(conv: Conversation, caps: M.Caps, out: list[Finding]) -> bool:
     """Pair every tool result with its call; give ids where the target needs them."""
     msgs = conv.messages
+    if not any(m.tool_calls or m.role == TOOL for m in msgs):
+        return True
     calls_by_key: dict[str, Any] = {}
     keys: list[str] = []  # one unique key per call, in order
     call_key: dict[int, str] = {}  # id(ToolCall) -> key
@@ -665,18 +667,23 @@ def adapt(conv: Conversation, opts: Options) -> list[Finding]:
     out: list[Finding] = []
     if not _preference(conv, caps, out):
         return out
-    _tools(conv, caps, out)
-    _tool_text(conv, caps, out)
-    _weights(conv, caps, out)
+    msgs = _all(conv)
+    tools = conv.tools is not None or any(m.tool_calls or m.role == TOOL for m in msgs)
+    if tools:
+        _tools(conv, caps, out)
+        _tool_text(conv, caps, out)
+    if any(m.weight is not None for m in msgs):
+        _weights(conv, caps, out)
     _extras(conv, caps, opts.target, out)
-    _media(conv, caps, opts, out)
+    if any(isinstance(m.content, list) for m in msgs):
+        _media(conv, caps, opts, out)
     _systems(conv, caps, opts.target, out)
     _names(conv, caps, opts, out)
     if opts.merge_consecutive:
         _merge(conv, out)
     if opts.trim_trailing:
         _trim(conv, caps, out)
-    if caps.tools:
+    if caps.tools and tools:
         if not _arguments(conv, out) or not _definitions(conv, caps, opts.target, out):
             return out
         if not _pair_tools(conv, caps, out):

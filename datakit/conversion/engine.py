@@ -58,6 +58,19 @@ class Outcome:
         return [f.code for f in self.findings]
 
 
+_OPTIONS: dict[tuple, Options] = {}
+
+
+def _options(settings: Settings) -> Options:
+    """Options without media are the same for every example: build them once."""
+    key = (settings.target, settings.merge_consecutive, settings.trim_trailing,
+           settings.bot_name, settings.user_name)
+    opts = _OPTIONS.get(key)
+    if opts is None:
+        opts = _OPTIONS[key] = settings.options()
+    return opts
+
+
 def source_format(obj: Any, source: str) -> str | None:
     if source != "auto":
         return source
@@ -80,7 +93,8 @@ def convert_object(obj: Any, settings: Settings, media: Media | None = None,
     except ReadError as e:
         return Outcome("rejected", None, [Finding(
             "C020", f"not a valid {src} example: {e}", e.pointer)], src)
-    findings = adapt(conv, settings.options(media, images_out))
+    findings = adapt(conv, settings.options(media, images_out) if media is not None or
+                     images_out is not None else _options(settings))
     kinds = {kind(f.code) for f in findings}
     if "fatal" in kinds or ("loss" in kinds and settings.on_loss != "warn"):
         return Outcome("rejected", None, findings, src)

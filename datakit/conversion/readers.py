@@ -355,22 +355,26 @@ def read_sharegpt(obj: dict) -> Conversation:
     if not isinstance(turns, list):
         raise ReadError(f"`{k['turns']}` must be a list", f"/{k['turns']}")
     msgs: list[Message] = []
+    turn_keys = frozenset((k["role"], k["text"]))
+    kr, kt, table = k["role"], k["text"], M.SHAREGPT_FROM
     for i, t in enumerate(turns):
-        p = f"/{k['turns']}/{i}"
         if not isinstance(t, dict):
-            raise ReadError("a turn must be an object", p)
-        frm = t.get(k["role"])
-        spec = M.SHAREGPT_FROM.get(frm)  # type: ignore[arg-type]
+            raise ReadError("a turn must be an object", f"/{k['turns']}/{i}")
+        frm = t.get(kr)
+        spec = table.get(frm)  # type: ignore[arg-type]
         if spec is None:
-            raise ReadError(f"unknown `from` value {frm!r}", f"{p}/{k['role']}")
+            raise ReadError(f"unknown `from` value {frm!r}", f"/{k['turns']}/{i}/{kr}")
         role, how = spec
-        value = _str(t.get(k["text"]), f"{p}/{k['text']}", "`value`")
+        value = t.get(kt)
+        if not isinstance(value, str):
+            _str(value, f"/{k['turns']}/{i}/{kt}", "`value`")  # raises with the pointer
         if how == "tool_calls":
-            msg = Message(role, None, tool_calls=_sharegpt_calls(value, f"{p}/{k['text']}"),
+            msg = Message(role, None, tool_calls=_sharegpt_calls(value, f"/{k['turns']}/{i}/{kt}"),
                           source_text=value)
         else:
             msg = Message(role, value)
-        msg.extra = _extra(t, {k["role"], k["text"]})
+        if len(t) > 2:  # most turns hold exactly from/value
+            msg.extra = _extra(t, turn_keys)
         msgs.append(msg)
     msgs = _unpack_results(msgs)
     conv = Conversation(msgs)
