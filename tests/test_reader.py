@@ -156,3 +156,100 @@ def test_api_lint_accepts_records_and_never_raises():
     r = datakit.lint([{"messages": "nope"}, {"x": float("inf")}, GOOD])
     assert not r.ok
     assert all(d.line in (1, 2, 3) for d in r.diagnostics)
+
+
+# --------------------------------------------------------------------------- every edge case, one file
+
+BAD_ROLE = json.dumps({"messages": [{"role": "bot", "content": "x"},
+                                    {"role": "assistant", "content": "y"}]}).encode()
+# (bytes of one line without its newline, the code it must get, the bytes at which its
+# 1-based column points or None). Every line here is ASCII before that point, so the
+# column is the byte offset + 1.
+EDGE_LINES = [
+    (b'{"messages": [{"role": "user", "content": "caf\xe9"}]}', "J001", b"\xe9"),
+    (b'{"messages": [{"role": "user" "content": "x"}]}', "J005", b'"content"'),
+    (b'{"messages": [], "x": NaN}', "J006", b"NaN"),
+    (b'{"messages": [], "x": -Infinity}', "J006", b"-Infinity"),
+    (b'["not", "an", "object"]', "J007", b"["),
+    (b"[" * 3000 + b"]" * 3000, "J008", None),
+    (b'{"messages": [{"role": "user", "content": "x"}]}\x00', "J014", b"\x00"),
+    (b"{", "J005", None),
+    (b"   ", "J004", None),
+]
+
+
+def column_of(raw: bytes, marker: bytes | None) -> int | None:
+    return None if marker is None else raw.index(marker) + 1
+
+
+def test_each_edge_case_is_reported_on_its_line_and_the_run_continues(tmp_path):
+    """Every broken line gets its own diagnostic at its 1-based line (and column); the line
+    after it, with a schema error, is still checked: nothing stops the run."""
+    body = [GOOD_LINE]
+    expected = []
+    for raw, code, marker in EDGE_LINES:
+        body.append(raw)
+        expected.append((len(body), code, column_of(raw, marker)))
+        body.append(BAD_ROLE)
+        expected.append((len(body), "S003", None))
+    r = lint_bytes(tmp_path, b"\n".join(body) + b"\n", format="openai")
+    got = {(d.line, d.code): d for d in r.diagnostics}
+    for line, code, col in expected:
+        assert (line, code) in got, (line, code, codes(r))
+        if col is not None:
+            assert got[line, code].column == col, (line, code, got[line, code].column)
+    assert all(1 <= d.line <= len(body) for d in r.diagnostics if d.line is not None)
+    assert "X001" not in {d.code for d in r.diagnostics}
+
+
+def test_crlf_bom_and_missing_newline_do_not_hide_later_lines(tmp_path):
+    data = (b"\xef\xbb\xbf" + GOOD_LINE + b"\r\n" + BAD_ROLE + b"\r\n\r\n" + BAD_ROLE)
+    r = lint_bytes(tmp_path, data)
+    got = codes(r)
+    assert (1, "J002") in got and (2, "S003") in got and (3, "J004") in got
+    assert (4, "S003") in got and (4, "J011") in got
+    assert sum(1 for _, c in got if c == "J003") == 1  # once per file, with a count
+
+
+def test_single_line_json_array_file(tmp_path):
+    r = lint_bytes(tmp_path, json.dumps([GOOD, GOOD]).encode() + b"\n")
+    assert [d.code for d in r.diagnostics] == ["J009"] and not r.ok
+
+
+def test_cli_on_a_file_of_every_edge_case_exits_1_without_traceback(tmp_path):
+    from conftest import run_cli
+
+    body = [raw for raw, _, _ in EDGE_LINES] + [GOOD_LINE]
+    p = tmp_path / "edges.jsonl"
+    p.write_bytes(b"\xef\xbb\xbf" + b"\r\n".join(body))  # BOM, CRLF, no final newline
+    r = run_cli("lint", p, "--output-format", "json", "--format", "openai")
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    doc = json.loads(r.stdout)
+    by_line = {}
+    for d in doc["diagnostics"]:
+        by_line.setdefault(d["line"], set()).add(d["code"])
+    for i, (_, code, _) in enumerate(EDGE_LINES, start=1):
+        assert code in by_line.get(i, set()), (i, code, by_line)
+    assert "J002" in by_line[1] and "J011" in by_line[len(body)]
+    assert any(d["code"] == "J003" for d in doc["diagnostics"])
+
+
+# --------------------------------------------------------------------------- properties through the file reader
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(st.binary(max_size=80),
+                          json_values.map(lambda v: json.dumps(v).encode()),
+                          st.sampled_from([b"\xef\xbb\xbf", b"\r", b"", b"NaN", b"[", b"{}"])),
+                max_size=12),
+       st.sampled_from([b"\n", b"\r\n"]), st.booleans())
+def test_file_reader_never_raises_and_lines_are_valid(tmp_path, parts, eol, final_newline):
+    """Random bytes and random JSON, written to a real file and read back by the streaming
+    reader: no exception, no internal error, every line number inside the file."""
+    data = eol.join(parts) + (eol if final_newline and parts else b"")
+    r = lint_bytes(tmp_path, data, name="prop.jsonl")
+    n_lines = max(1, data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1))
+    for d in r.diagnostics:
+        assert d.line is None or 1 <= d.line <= n_lines, (d.line, n_lines, d.code)
+        assert d.column is None or d.column >= 1
+        assert d.code != "X001", d.message

@@ -9,14 +9,21 @@ message, pointers and messages built only when something is wrong.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from datakit.diagnostics import Severity
 from datakit.formats import CheckContext
 from datakit.rules.media import MAX_OPENAI_IMAGES, check_dashscope_image, check_openai_image_url
 from datakit.rules.registry import Finding
-from datakit.rules.tools import MISTRAL_ID, check_arguments, check_function_name, tool_names
+from datakit.rules.tools import (
+    FUNCTION_NAME,
+    MISTRAL_ID,
+    check_arguments,
+    check_function_name,
+)
 
 _MISSING = object()
 CHAT_ROLES = frozenset({"system", "user", "assistant", "tool"})
@@ -62,15 +69,17 @@ class Turns:
     assistant: int = 0
 
 
-@dataclass(slots=True)
 class _Group:
     """The tool calls of one assistant message, waiting for their results."""
 
-    owner: int
-    pending: dict[str, int] = field(default_factory=dict)  # id -> call index
-    answered: set[str] = field(default_factory=set)
-    calls: int = 0
-    results: int = 0
+    __slots__ = ("answered", "calls", "owner", "pending", "results")
+
+    def __init__(self, owner: int) -> None:
+        self.owner = owner
+        self.pending: dict[str, int] = {}  # id -> call index
+        self.answered: set[str] = set()
+        self.calls = 0
+        self.results = 0
 
 
 def blank(content: Any) -> bool | None:
@@ -112,10 +121,21 @@ def check_call(call: Any, ptr: str, out: list[Finding]) -> str | None:
     if not isinstance(fn, dict):
         return None
     name = fn.get("name")
-    check_function_name(name, f"{ptr}/function/name", out)
+    if name.__class__ is not str or FUNCTION_NAME.fullmatch(name) is None:
+        check_function_name(name, f"{ptr}/function/name", out)
     if "arguments" in fn:
-        check_arguments(fn["arguments"], f"{ptr}/function/arguments", out)
+        args = fn["arguments"]
+        # the common case, JSON text of an object, without building a pointer
+        if args.__class__ is not str or _decoded_class(args) is not dict:
+            check_arguments(args, f"{ptr}/function/arguments", out)
     return name if isinstance(name, str) else None
+
+
+def _decoded_class(text: str) -> type | None:
+    try:
+        return orjson.loads(text).__class__
+    except orjson.JSONDecodeError:
+        return None
 
 
 def walk(
@@ -171,11 +191,14 @@ def _walk_full(
     called: list[tuple[str, str, int]] = []  # (name, pointer, message index)
     legacy_called: list[tuple[str, str, int]] = []
 
-    def close(at: int | None, why: str) -> None:
+    def close(at: int | None, role: str = "") -> None:
         """The conversation moves on at message ``at`` (None: the example ends)."""
         assert group is not None
         if at is None and group.results == 0:
             return  # a trailing call with no reply: allowed (the Mistral seed ends so)
+        if not group.pending and group.results >= group.calls:
+            return
+        why = f"before message {at} ({role})" if at is not None else "before the end of the example"
         if group.pending:
             for cid, j in group.pending.items():
                 out.append(Finding("T006", (
@@ -268,7 +291,7 @@ def _walk_full(
 
         # system, user or assistant: the conversation moves on from any open tool calls.
         if group is not None:
-            close(i, f"before message {i} ({role})")
+            close(i, role)
             group = None
 
         if role == "system":
@@ -351,7 +374,7 @@ def _walk_full(
                             seen_ids[cid] = i
                         name = check_call(call, cptr, out)
                         if name is not None:
-                            called.append((name, f"{cptr}/function/name", i))
+                            called.append((name, cptr, i))
                 if fc is not None:
                     if prof.legacy:
                         out.append(Finding("T018", (
@@ -360,7 +383,7 @@ def _walk_full(
                     if isinstance(fc, dict):
                         name = check_call({"function": fc}, f"{base}/{i}/function_call", out)
                         if name is not None:
-                            legacy_called.append((name, f"{base}/{i}/function_call/name", i))
+                            legacy_called.append((name, f"{base}/{i}/function_call", i))
                         has_calls = True
             if has_calls:
                 if not prof.content_with_calls and content is not _MISSING:
@@ -389,7 +412,7 @@ def _walk_full(
                                                n_images, eleventh_image)
 
     if group is not None:
-        close(None, "before the end of the example")
+        close(None)
 
     # --- whole-example rules ------------------------------------------------------------
     if n_images > MAX_OPENAI_IMAGES and image_kind == "openai":
@@ -402,7 +425,7 @@ def _walk_full(
     known_last = isinstance(last_role, str) and last_role in CHAT_ROLES
     if prof.need_assistant and turns.assistant == 0:
         out.append(Finding("R008", (
-            f"the example has no assistant message, so it trains nothing; add the assistant's "
+            "the example has no assistant message, so it trains nothing; add the assistant's "
             "answer or drop the example"), base))
     elif prof.end == "assistant" and known_last and last_role != "assistant":
         if prof.end_severity is Severity.WARNING:
@@ -425,7 +448,8 @@ def _walk_full(
             "trains nothing; set weight 1 on the turn to learn or drop the example"), base))
 
     if prof.tools:
-        for name, ptr, i in called:
+        for name, call_ptr, i in called:
+            ptr = f"{call_ptr}/function/name"
             if defined is None:
                 if prof.tools_required:
                     out.append(Finding("T015", (
@@ -437,7 +461,8 @@ def _walk_full(
                     "definition to \"tools\""), ptr,
                     severity=None if prof.tools_required else Severity.WARNING))
         if legacy_defined is not None:
-            for name, ptr, i in legacy_called:
+            for name, call_ptr, i in legacy_called:
+                ptr = f"{call_ptr}/name"
                 if name not in legacy_defined:
                     out.append(Finding("T015", (
                         f"message {i} calls {q(name)}, which \"functions\" does not define; add "

@@ -78,7 +78,10 @@ def explain_parse_error(body: bytes) -> Finding:
             return Finding("J014", f"control character 0x{body[m.start()]:02x} at column {col}; "
                                    "is this a binary or compressed file?", column=col)
         hint = ""
-        if e.msg.startswith("Extra data"):
+        if e.pos >= len(text.rstrip()):
+            hint = ("; the line ends before the JSON value does (a truncated line, or an "
+                    "object pretty-printed over several lines)")
+        elif e.msg.startswith("Extra data"):
             hint = "; there is more than one JSON value on this line (one example per line)"
         elif e.msg.startswith("Expecting property name enclosed"):
             hint = "; keys must be double-quoted strings (is this a Python dict repr?)"

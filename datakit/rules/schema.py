@@ -110,7 +110,7 @@ _KEYWORD_CODES = {
 MAX_SCHEMA_FINDINGS = 20
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fast_validator(format_id: str):
     import jsonschema_rs
 
@@ -119,7 +119,7 @@ def fast_validator(format_id: str):
     return jsonschema_rs.validator_for(load_schema(format_id))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def explaining_validator(format_id: str):
     from jsonschema import Draft202012Validator
 

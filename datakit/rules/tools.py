@@ -447,7 +447,7 @@ def _schema_problem(params: dict) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _draft7_is_valid():
     """Compiled check against the Draft 7 meta-schema: valid definitions never import or
     run the (slow to import, slow to run) Python ``jsonschema``, which only explains."""
