@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from typing import Any
 
@@ -46,11 +47,13 @@ def lint_records(source: Any, opts, label: str) -> Report:
     from datakit.report import FileResult
     from datakit.rules import registry
 
-    lines = list(sources.to_lines(sources.iter_records(source)))
-    s = sniff(lines[:64], opts.format, _chat_default(opts.target))
+    # Streamed like a file: only the first lines (for format detection) are held at once.
+    lines = sources.to_lines(sources.iter_records(source))
+    head = list(itertools.islice(lines, 64))
+    s = sniff(head, opts.format, _chat_default(opts.target))
     cfg = KernelConfig(path=label, format=s.format, family=s.family, images=None,
                        target=opts.target if s.format else None)
-    res = run_kernel_on_lines(iter(lines), cfg)
+    res = run_kernel_on_lines(itertools.chain(head, lines), cfg)
     diags = res.diagnostics + [registry.diagnostic(f, path=label, line=ln, example=None)
                                for ln, f in s.findings]
     diags += duplicate_checks(label, res)
