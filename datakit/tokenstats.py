@@ -411,4 +411,4 @@ def stats(source: Any, target: str | None = None, *, format: str = "auto",
                  epochs_source=epochs_source, price_source=price_source)
 
 
-__all__ = ["Stats", "StatsError", "stats", "PLOT_HINT"]
+__all__ = ["PLOT_HINT", "Stats", "StatsError", "stats"]

@@ -12,9 +12,9 @@ import os
 import re
 
 import pytest
+from conftest import run_cli
 
 import datakit
-from conftest import run_cli
 from datakit.targets import resolve
 from datakit.tokenizers import counter_for
 
@@ -69,14 +69,14 @@ def test_openai_over_limit_says_it_will_be_truncated_and_by_how_much(write_jsonl
         in d["message"]
     assert "cl100k_base" in d["message"]  # says which tokenizer counted
     # the same file is fine for a model with a 65,536-token limit
-    r2, doc2 = lint_json(path, "--target", "openai:gpt-4o-mini-2024-07-18")
+    _, doc2 = lint_json(path, "--target", "openai:gpt-4o-mini-2024-07-18")
     assert "L001" not in codes(doc2)
 
 
 def test_dashscope_over_max_length_says_it_will_be_dropped(write_jsonl):
     rows = [chat(i) for i in range(5)] + [long_chat(1500)]
     path = write_jsonl("sft.jsonl", rows)
-    r, doc = lint_json(path, "--target", "dashscope:qwen-turbo")
+    _, doc = lint_json(path, "--target", "dashscope:qwen-turbo")
     [d] = with_code(doc, "L001")
     assert d["line"] == 6
     assert "2,048-token limit" in d["message"] and "DashScope will drop it silently" in d["message"]
@@ -94,7 +94,7 @@ def test_minimax_over_limit_is_labelled_an_estimate(write_jsonl):
                  "prompt": "你是助手。", "role_meta": {"bot_name": "助手", "user_name": "用户"}})
     path = write_jsonl("mm.jsonl", rows)
     val = write_jsonl("mm-val.jsonl", rows[:2])
-    r, doc = lint_json(path, "--target", "minimax", "--validation", val)
+    _, doc = lint_json(path, "--target", "minimax", "--validation", val)
     [d] = with_code(doc, "L001")
     assert "an estimated" in d["message"] and "estimate:" in d["message"]
     assert "16,384-token limit" in d["message"]
@@ -109,7 +109,7 @@ def test_missing_tokenizer_is_a_warning_that_says_what_to_install(write_jsonl, t
     rows = [chat(i) for i in range(12)] + [long_chat(3000), long_chat(2500)]
     path = write_jsonl("train.jsonl", rows)
     env = {"PYTHONPATH": str(stub.parent), "TIKTOKEN_CACHE_DIR": str(cache)}
-    r, doc = lint_json(path, "--target", OPENAI, env=env)
+    _, doc = lint_json(path, "--target", OPENAI, env=env)
     [d] = with_code(doc, "L002")
     assert d["severity"] == "warning"
     assert "pip install bpe-openai" in d["message"]
@@ -143,7 +143,7 @@ def test_file_over_the_size_limit_points_at_datakit_chunk(write_jsonl, tmp_path)
         '[tool.datakit.targets."dashscope:qwen-turbo"]\nfile_max_bytes = 2000\n')
     path = write_jsonl("big.jsonl", [chat(i) for i in range(40)])
     assert os.path.getsize(path) > 2000
-    r, doc = lint_json(path, "--target", "dashscope", cwd=tmp_path)
+    _, doc = lint_json(path, "--target", "dashscope", cwd=tmp_path)
     [d] = with_code(doc, "D001")
     assert "datakit chunk" in d["message"] and "--target dashscope" in d["message"]
     small = write_jsonl("small.jsonl", [chat(i) for i in range(3)])
@@ -153,7 +153,7 @@ def test_file_over_the_size_limit_points_at_datakit_chunk(write_jsonl, tmp_path)
 
 def test_fewer_examples_than_the_minimum(write_jsonl):
     path = write_jsonl("few.jsonl", [chat(i) for i in range(5)])
-    r, doc = lint_json(path, "--target", "openai")
+    _, doc = lint_json(path, "--target", "openai")
     [d] = with_code(doc, "D003")
     assert "5 example(s)" in d["message"] and "at least 10" in d["message"]
     enough = write_jsonl("enough.jsonl", [chat(i) for i in range(10)])
@@ -164,7 +164,7 @@ def test_fewer_examples_than_the_minimum(write_jsonl):
 def test_mistral_validation_over_five_percent_of_training(write_jsonl):
     train = write_jsonl("train.jsonl", [chat(i) for i in range(200)])
     val = write_jsonl("val.jsonl", [chat(1000 + i) for i in range(30)])
-    r, doc = lint_json(train, "--target", "mistral", "--validation", val)
+    _, doc = lint_json(train, "--target", "mistral", "--validation", val)
     [d] = with_code(doc, "D005")
     assert d["path"].endswith("val.jsonl")
     cap = int(0.05 * os.path.getsize(train))

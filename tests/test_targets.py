@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import run_cli
+
 from datakit import targets
 from datakit.tokenizers import MISTRAL_MODELS, TOKENIZER_IDS, counter_for
 

@@ -46,8 +46,8 @@ def validation_checks(train: list, val: tuple, target_spec: str | None) -> list[
                 caps.append((t.val_max_bytes, f"{t.val_max_bytes:,} bytes"))
             if t.val_max_ratio_of_train_bytes is not None:
                 share = int(t.val_max_ratio_of_train_bytes * train_bytes)
-                caps.append((share, f"{t.val_max_ratio_of_train_bytes:.0%} of the {train_bytes:,} "
-                                    f"training bytes = {share:,}"))
+                caps.append((share, (f"{t.val_max_ratio_of_train_bytes:.0%} of the {train_bytes:,} "
+                                     f"training bytes = {share:,}")))
             cap = min(c for c, _ in caps)
             if val_res.bytes > cap:
                 rule = (f"the smaller of {caps[0][1]} and {caps[1][1]}" if len(caps) > 1

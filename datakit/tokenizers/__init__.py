@@ -8,7 +8,15 @@
 * Bounds without tokenizing: ``count(ex).total <= content_bytes(ex) + max_framing(ex)``.
 """
 
-from .base import BaseCounter, TokenCount, TokenCounter, content_bytes, content_texts, is_trained, utf8_len
+from .base import (
+    BaseCounter,
+    TokenCount,
+    TokenCounter,
+    content_bytes,
+    content_texts,
+    is_trained,
+    utf8_len,
+)
 from .factory import TOKENIZER_IDS, counter_for
 from .minimax import MiniMaxEstimateCounter
 from .mistral import MISTRAL_MODELS, MISTRAL_TOKENIZERS, MistralCounter, mistral_tokenizer_for
@@ -17,19 +25,19 @@ from .qwen import QWEN25_DEFAULT_SYSTEM, QwenChatMLCounter, render_qwen25
 from .vocab import VOCABULARIES, TokenizerUnavailable, VocabularyChecksumError, load_encoding
 
 __all__ = [
-    "BaseCounter",
     "MISTRAL_MODELS",
     "MISTRAL_TOKENIZERS",
+    "QWEN25_DEFAULT_SYSTEM",
+    "TOKENIZER_IDS",
+    "VOCABULARIES",
+    "BaseCounter",
     "MiniMaxEstimateCounter",
     "MistralCounter",
     "OpenAIChatCounter",
-    "QWEN25_DEFAULT_SYSTEM",
     "QwenChatMLCounter",
-    "TOKENIZER_IDS",
     "TokenCount",
     "TokenCounter",
     "TokenizerUnavailable",
-    "VOCABULARIES",
     "VocabularyChecksumError",
     "content_bytes",
     "content_texts",

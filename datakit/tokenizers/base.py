@@ -27,14 +27,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
+    "BaseCounter",
     "TokenCount",
     "TokenCounter",
-    "BaseCounter",
+    "arguments_text",
     "content_bytes",
     "content_texts",
-    "utf8_len",
     "is_trained",
-    "arguments_text",
+    "utf8_len",
 ]
 
 

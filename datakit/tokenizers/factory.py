@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from .base import BaseCounter
 from .minimax import MiniMaxEstimateCounter
@@ -21,7 +21,7 @@ TOKENIZER_IDS: tuple[str, ...] = (
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def counter_for(tokenizer_id: str, model: str | None = None) -> BaseCounter:
     """The counter for a tokenizer id; ``model`` picks the Mistral tokenizer.
 

@@ -8,7 +8,17 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from .base import BaseCounter, TokenCount, _messages, _str, _tool_calls, _tools, content_texts, is_trained, utf8_len
+from .base import (
+    BaseCounter,
+    TokenCount,
+    _messages,
+    _str,
+    _tool_calls,
+    _tools,
+    content_texts,
+    is_trained,
+    utf8_len,
+)
 from .openai import count_function
 from .vocab import load_encoding
 

@@ -6,7 +6,7 @@ import inspect
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from .base import (
@@ -108,7 +108,7 @@ def mistral_tokenizer_for(model: str) -> MistralTokenizerFile:
     return MISTRAL_TOKENIZERS[key]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(key: str) -> Any:
     spec = MISTRAL_TOKENIZERS[key]
     try:
@@ -141,7 +141,7 @@ def _weight(value: Any) -> float | None:
 
 
 class _Converted:
-    __slots__ = ("request", "assistant_groups", "exact")
+    __slots__ = ("assistant_groups", "exact", "request")
 
     def __init__(self, request: Any, assistant_groups: list[bool], exact: bool) -> None:
         self.request = request
@@ -459,7 +459,7 @@ def _tool_payload(tools: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _user_kwargs(cls: type) -> dict[str, Any]:
     params = inspect.signature(cls.encode_user_message).parameters
     kwargs: dict[str, Any] = {}

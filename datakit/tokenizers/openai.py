@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Mapping
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import orjson
@@ -90,7 +90,7 @@ def _bpe_openai_bindings() -> Any:
     return _bindings
 
 
-@lru_cache(maxsize=None)
+@cache
 def count_function(encoding_name: str) -> Callable[[str], int]:
     """A ``str -> token count`` function for ``cl100k_base``/``o200k_base``.
 

@@ -12,7 +12,6 @@ from .base import (
     BaseCounter,
     TokenCount,
     _messages,
-    _str,
     _tool_calls,
     _tools,
     content_texts,
@@ -21,7 +20,7 @@ from .base import (
 )
 from .vocab import QWEN25_ADDED_TOKENS, QWEN_FIRST_ADDED_ID, load_encoding
 
-__all__ = ["QwenChatMLCounter", "QWEN25_DEFAULT_SYSTEM", "render_qwen25"]
+__all__ = ["QWEN25_DEFAULT_SYSTEM", "QwenChatMLCounter", "render_qwen25"]
 
 QWEN25_DEFAULT_SYSTEM = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
 _TOOLS_HEAD = (

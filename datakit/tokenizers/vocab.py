@@ -19,10 +19,9 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
-import importlib.resources
 import threading
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -165,11 +164,11 @@ def _locate(source: VocabularySource) -> Any:
     ``bpe_openai`` builds its whole model registry (over a second), and only its data
     file is wanted here.
     """
-    import importlib.util
+    from importlib import resources, util
 
     top, *sub = source.package.split(".")
     try:
-        spec = importlib.util.find_spec(top)
+        spec = util.find_spec(top)
     except (ImportError, ValueError):
         spec = None
     locations = list(spec.submodule_search_locations or []) if spec is not None else []
@@ -177,7 +176,7 @@ def _locate(source: VocabularySource) -> Any:
         path = Path(base, *sub, *source.resource.split("/"))
         if path.is_file():
             return path
-    root = importlib.resources.files(source.package)
+    root = resources.files(source.package)
     node = root
     for part in source.resource.split("/"):
         node = node / part
@@ -232,7 +231,7 @@ def _tiktoken_cache_only(name: str) -> tiktoken.Encoding:
             tl.read_file = saved
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_encoding(name: str) -> tiktoken.Encoding:
     """Return the offline ``tiktoken.Encoding`` for ``cl100k_base``, ``o200k_base`` or ``qwen``.
 
