@@ -178,12 +178,22 @@ def run_kernel_on_file(path: str, cfg: KernelConfig, workers: int) -> BatchResul
             for part in pool.imap(_lint_shard, [(s, cfg, size) for s in parts]):
                 _merge(total, part, total.lines, total.examples)
         return total
-    return run_kernel_on_lines(reader.iter_lines(path), cfg)
+    return run_kernel_on_batches(_file_batches(path), cfg)
+
+
+def _file_batches(path: str) -> Iterator[list[bytes]]:
+    """Batches of about BATCH_BYTES of raw lines; ``readlines(hint)`` splits them in C."""
+    with reader.open_binary(path) as fh:
+        while batch := fh.readlines(BATCH_BYTES):
+            yield batch
 
 
 def run_kernel_on_lines(lines: Iterator[bytes], cfg: KernelConfig) -> BatchResult:
+    return run_kernel_on_batches(reader.iter_batches(iter(lines), BATCH_BYTES), cfg)
+
+
+def run_kernel_on_batches(batches: Iterator[list[bytes]], cfg: KernelConfig) -> BatchResult:
     total = BatchResult()
-    batches = reader.iter_batches(iter(lines), BATCH_BYTES)
     current = next(batches, None)
     first = True
     while current is not None:
