@@ -41,7 +41,8 @@ def add_parsers(sub) -> None:
                       help="validation size in bytes (500KB, 1MB…)")
     p.add_argument("--seed", default="0", help="hash seed (default 0)")
     p.add_argument("--group-by", default=None, metavar="KEY",
-                   help="field path of the group key, e.g. meta.conversation_id")
+                   help="field path of the group key: meta.conversation_id or the JSON "
+                        "pointer /meta/conversation_id")
     p.add_argument("--stratify-by", default=None, metavar="KEY",
                    help="field path whose proportions both sides keep, e.g. meta.task")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")

@@ -119,9 +119,12 @@ def default_key_parts(obj: Any) -> tuple[str, str] | None:
 
 
 def field_path(obj: Any, path: str) -> Any:
-    """``a.b.0.c`` into ``obj``; raises KeyError when a part is missing."""
+    """``a.b.0.c`` (or the JSON pointer ``/a/b/0/c``) into ``obj``; raises KeyError
+    when a part is missing."""
     cur = obj
-    for part in path.split("."):
+    parts = ([p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
+             if path.startswith("/") else path.split("."))
+    for part in parts:
         if isinstance(cur, list) and part.lstrip("-").isdigit():
             cur = cur[int(part)]
         elif isinstance(cur, dict) and part in cur:
@@ -328,6 +331,52 @@ def _scan(lines, seed, group_by, stratify_by, bar) -> _Scan:
             sh = _stratum_hash(label)
             labels.setdefault(sh, label)
             strata.append(sh)
+    return sc
+
+
+PARALLEL_MIN_BYTES = 32 << 20
+SHARD_BYTES = 16 << 20
+
+
+def _workers() -> int:
+    from datakit.linter.run import default_workers
+
+    return default_workers()
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+
+def _scan_shard(args) -> tuple:
+    shard, seed, group_by, stratify_by = args
+    sc = _scan(reader.iter_shard_lines(shard), seed, group_by, stratify_by, _NoBar())
+    return (shard.end - shard.start, sc.hashes.tobytes(), sc.sizes.tobytes(),
+            sc.strata.tobytes(), sc.labels, sc.blank, sc.invalid, sc.missing_group,
+            sc.missing_stratum)
+
+
+def _scan_parallel(path: str, workers: int, seed, group_by, stratify_by, bar) -> _Scan:
+    """Pass 1 over line-aligned byte ranges in ``workers`` processes, merged in order."""
+    import multiprocessing
+    import sys
+
+    method = "fork" if sys.platform.startswith("linux") else None
+    sc = _Scan()
+    jobs = [(sh, seed, group_by, stratify_by) for sh in reader.shards(path, SHARD_BYTES)]
+    with multiprocessing.get_context(method).Pool(workers) as pool:
+        for (nbytes, hashes, sizes, strata, labels, blank, invalid, mg,
+             ms) in pool.imap(_scan_shard, jobs):
+            sc.hashes.frombytes(hashes)
+            sc.sizes.frombytes(sizes)
+            sc.strata.frombytes(strata)
+            sc.labels.update(labels)
+            sc.blank += blank
+            sc.invalid += invalid
+            sc.missing_group += mg
+            sc.missing_stratum += ms
+            bar.update(nbytes)
     return sc
 
 
@@ -570,10 +619,14 @@ def split(source: Any, train: str | os.PathLike | None = None,
         result.findings.append(registry.diagnostic(
             registry.Finding(code, message, severity=sev), path=label, line=None, example=None))
 
-    # Pass 1: keys and sizes.
+    # Pass 1: keys and sizes (an uncompressed file of some size: byte ranges in parallel).
     bar = Progress("split: keys", file_size, progress)
     try:
-        sc = _scan(lines_factory(), seed, group_by, stratify_by, bar)
+        workers = _workers() if file_size and file_size >= PARALLEL_MIN_BYTES else 1
+        if workers > 1:
+            sc = _scan_parallel(label, workers, seed, group_by, stratify_by, bar)
+        else:
+            sc = _scan(lines_factory(), seed, group_by, stratify_by, bar)
     finally:
         bar.close()
     if sc.missing_group:

@@ -125,6 +125,8 @@ def test_val_count_and_group_by(tmp_path):
     assert abs(len(val) - 30) <= 3  # whole groups: within one group of the count
     res, _train, val = do_split(tmp_path, corpus(300), val_ratio=0.3, group_by="meta.id")
     assert res.groups == 300 and not res.findings
+    res2, _, val2 = do_split(tmp_path, corpus(300), val_ratio=0.3, group_by="/meta/id")
+    assert res2.groups == 300 and sorted(val2) == sorted(val)  # a JSON pointer works too
     res, _, _ = do_split(tmp_path, corpus(50), group_by="meta.nope")
     assert [d.code for d in res.findings] == ["D103"]
 
@@ -268,9 +270,31 @@ def test_cli_sizes_groups_and_strata(tmp_path):
     for task, counts in doc["strata"].items():
         share = counts["validation"] / (counts["train"] + counts["validation"])
         assert abs(share - 0.25) < 0.01, (task, counts)
-    r = run_cli("split", src, "-o", t, v, "--force", "--target", "siliconflow")
-    assert r.returncode == 0 and "siliconflow validation share" in r.stdout
-    r = run_cli("split", src, "-o", t, v, "--force", "--target", "dashscope", "--val-count", "50")
-    assert r.returncode == 0 and "dashscope validation examples" in r.stdout
+    res = split(src, t, v, force=True, target="siliconflow")
+    assert "siliconflow validation share" in str(res) and res.caps[0].ok
+    res = split(src, t, v, force=True, target="dashscope", val_count=50)
+    assert "dashscope validation examples" in str(res) and 0 < res.val_examples <= 50
     r = run_cli("split", src, "-o", t, v, "--force", "--val-ratio", "0.2", "--val-count", "3")
     assert r.returncode == 2 and "not allowed with" in r.stderr
+
+
+def test_parallel_pass_one_gives_the_same_split(tmp_path, monkeypatch):
+    from datakit import splitting
+
+    lines = corpus(400, seed=3)
+    lines[0] = b"\xef\xbb\xbf" + lines[0]  # a BOM, a blank line, a bad line, no final newline
+    lines[5] = b"\n"
+    lines[9] = b"{not json\n"
+    lines[-1] = lines[-1].rstrip(b"\n")
+    one = do_split(tmp_path, lines, name="one.jsonl", val_ratio=0.2, stratify_by="meta.task")
+    monkeypatch.setattr(splitting, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(splitting, "SHARD_BYTES", 2000)
+    monkeypatch.setenv("DATAKIT_WORKERS", "2")
+    two = do_split(tmp_path, lines, name="two.jsonl", val_ratio=0.2, stratify_by="meta.task")
+    assert one[1] == two[1] and one[2] == two[2]
+    def report(res):
+        d = res.to_dict()
+        d["findings"] = [(f["code"], f["message"]) for f in d["findings"]]
+        return d | {"source": "", "train": "", "validation": ""}
+
+    assert report(one[0]) == report(two[0]) and one[0].invalid_lines == 1
