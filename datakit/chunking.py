@@ -219,6 +219,16 @@ def line_hash128(line: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(line, digest_size=16).digest(), "little")
 
 
+def default_permissions(*paths: str) -> None:
+    """Give files written through a private temporary file (mode 0600) the mode a
+    plain ``open()`` would have given them (0666 minus the umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    for p in paths:
+        with contextlib.suppress(OSError):
+            os.chmod(p, 0o666 & ~mask)
+
+
 def same_file(a: str, b: str) -> bool:
     try:
         return os.path.samefile(a, b)
@@ -436,6 +446,8 @@ def chunk(
 
     with materialised(source) as (path, display):
         stem = stem or (stem_of(path) if display == path else "data")
+        if stem in (".", "..") or os.sep in stem or (os.altsep and os.altsep in stem):
+            raise ChunkError(f"stem {stem!r} must be a plain file name prefix")
         manifest_path = os.path.join(out, f"{stem}.manifest.json")
         if not force and os.path.exists(manifest_path):
             raise OutputExists(f"{manifest_path} exists (use --force to overwrite)")
@@ -546,9 +558,11 @@ def chunk(
             if os.path.exists(os.path.join(out, name)):
                 result.warnings.append(f"{name} from the previous manifest was left in place "
                                        "(it is not part of this chunking)")
+        default_permissions(*(os.path.join(out, c.name) for c in result.chunks))
         manifest = _manifest(result, path if display == path else None, manifest_path)
         with atomic_write(manifest_path, overwrite=True) as fh:
             fh.write(json.dumps(manifest, indent=2, ensure_ascii=False).encode() + b"\n")
+        default_permissions(manifest_path)
         result.manifest = manifest_path
         return result
 

@@ -564,7 +564,7 @@ def split(source: Any, train: str | os.PathLike | None = None,
     """
     import numpy as np
 
-    from datakit.chunking import Progress
+    from datakit.chunking import Progress, default_permissions
 
     chosen = [x is not None for x in (val_ratio, val_count, val_bytes)]
     if sum(chosen) > 1:
@@ -681,6 +681,7 @@ def split(source: Any, train: str | os.PathLike | None = None,
             if n != len(sides):
                 raise SplitError(f"{label}: the input changed while it was being split")
         bar.close()
+        default_permissions(os.fspath(train), os.fspath(val))
     if mem_lines is not None:
         val_idx = [i - 1 for i in result.val_lines]
         train_idx = np.flatnonzero(side == 1).tolist()

@@ -144,6 +144,12 @@ def test_gzip_source_dataframe_and_targets(tmp_path):
     assert [json.loads(x)["q"] for x in lines_of(out)] == list(df["q"])
     assert "问题".encode() in out and b"\\u" not in out  # CJK not ASCII-escaped
 
+    datasets = pytest.importorskip("datasets")
+    res = datakit.chunk(datasets.Dataset.from_pandas(df), tmp_path / "ds", max_lines=16)
+    assert [c.lines for c in res.chunks] == [16, 14] and datakit.verify(res.manifest).ok
+
+    with pytest.raises(ChunkError):
+        chunk(gz, tmp_path / "x", max_bytes=100, stem="../up")
     with pytest.raises(ChunkError):
         chunk(gz, tmp_path / "x", max_bytes=100, target="mistral")
     with pytest.raises(ChunkError):
