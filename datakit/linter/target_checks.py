@@ -102,19 +102,26 @@ def check_example(rt, obj: dict, body: bytes, fmt: str, line_no: int, example: i
     t = rt.target
     if fmt not in t.formats:
         return []  # reported once per file by file_checks
-    findings = _special_tokens(obj, body, fmt, t.tokenizer == "mistral")
-    findings += _nothing_to_train(obj, body, fmt)
+    mistral = t.tokenizer == "mistral"
+    # cheap byte scans first: most lines need neither check
+    findings = (_special_tokens(obj, body, fmt, mistral)
+                if mistral or b"|" in body else [])
+    if b'"weight"' in body:
+        findings += _nothing_to_train(obj, body, fmt)
     limit = t.max_tokens
     if not limit or not schema_ok:
         return findings
     counter = rt.counter
     if counter is not None:
-        vs = views(obj, fmt)
         try:
             # from the raw line alone (the common case), for formats whose view *is* the line
             quick = counter.line_bound(body, obj) if fmt in VERBATIM_VIEWS else None
             if quick is not None and quick <= limit:
                 return findings
+        except Exception:  # noqa: BLE001 - fall through to the per-view bound
+            pass
+        vs = views(obj, fmt)
+        try:
             # every counter (the MiniMax estimate too) obeys count <= content bytes + framing,
             # and the raw line is never shorter than its content's UTF-8 bytes
             if all(len(body) + counter.max_framing(v) <= limit for v in vs):
@@ -122,12 +129,12 @@ def check_example(rt, obj: dict, body: bytes, fmt: str, line_no: int, example: i
         except Exception:  # noqa: BLE001 - fall through to exact counting
             pass
         try:
-            counts = [counter.count(v) for v in vs]
+            over = [c for c in (counter.over_limit(v, limit) for v in vs) if c is not None]
         except TokenizerUnavailable as e:
             rt.counter, rt.counter_error = None, str(e)
         else:
-            worst = max(counts, key=lambda c: c.total, default=None)
-            if worst is not None and worst.total > limit:
+            worst = max(over, key=lambda c: c.total, default=None)
+            if worst is not None:
                 estimated = not (counter.exact and worst.exact)
                 how = "an estimated " if estimated else ""
                 label = "estimate: " if estimated else ""

@@ -190,14 +190,23 @@ class BaseCounter:
         """``content_bytes(example) + max_framing(example)``: never below ``count().total``."""
         return content_bytes(example) + self.max_framing(example)
 
+    def over_limit(self, example: Mapping[str, Any], limit: int) -> TokenCount | None:
+        """None when ``example`` has at most ``limit`` tokens, else its :meth:`count`.
+
+        Counters may prove "at most" without counting everything (see OpenAIChatCounter).
+        """
+        c = self.count(example)
+        return c if c.total > limit else None
+
     def line_bound(self, line: bytes, example: Mapping[str, Any]) -> int | None:
         """A bound on the count of ``example``, parsed from the raw JSON ``line``, from the line
         (a few C-speed scans) and top-level keys, or None when this counter has none.
 
         Valid because every text the counter encodes (content, role, ``name``, arguments)
-        is a distinct JSON string in the line, and a JSON string is never shorter than the
-        UTF-8 of the text it decodes to; constant framing is charged per ``{`` (every
-        message and tool call is an object).
+        is a distinct JSON value in the line, a JSON string is never shorter than the
+        UTF-8 of the text it decodes to, and a token covers at least one byte; constant
+        framing per message or call is charged to the bytes of its keys, which are never
+        counted text. Only called on schema-valid examples.
         """
         return None
 

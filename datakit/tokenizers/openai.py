@@ -309,12 +309,52 @@ class OpenAIChatCounter(BaseCounter):
             n = cache[key] = self._count(render_functions_namespace(tools))
         return n
 
+    def over_limit(self, example: Mapping[str, Any], limit: int) -> TokenCount | None:
+        """Like :meth:`count`, but stops once the example is proven within ``limit``.
+
+        Start from the byte bound and replace the bytes of the largest texts (content
+        parts and tool-call arguments) by their exact counts, largest first, until the
+        bound fits: an over-long line usually holds one or two long texts, and a text
+        never has more tokens than bytes. Only examples still over after every text is
+        counted get a full :meth:`count`.
+        """
+        bound = self.upper_bound(example)
+        if bound <= limit:
+            return None
+        pad_system = bool(_tools(example))  # that text is counted with a newline: left as bytes
+        pieces: list[tuple[int, str]] = []
+        for message in _messages(example):
+            if pad_system and message.get("role") == "system":
+                pad_system = False
+                continue
+            for text in content_texts(message.get("content")):
+                pieces.append((utf8_len(text), text))
+            for _call_id, _fn_name, arguments in _tool_calls(message):
+                pieces.append((utf8_len(arguments), arguments))
+        pieces.sort(key=lambda p: p[0], reverse=True)
+        count = self._count
+        for nbytes, text in pieces:
+            if not text:
+                break
+            bound -= nbytes - count(text)
+            if bound <= limit:
+                return None
+        c = self.count(example)
+        return c if c.total > limit else None
+
     def line_bound(self, line: bytes, example: Mapping[str, Any]) -> int | None:
-        # Without tool definitions the framing is 3 + per message (3 + role + 1 + name) + per
-        # call (name + arguments + 3): texts of the line, plus at most 4 per object.
-        if "tools" in example or "functions" in example:
-            return None  # the rendered namespace is not a substring of the line
-        return len(line) + 4 * line.count(b"{") + REPLY_PRIMING
+        # Framing: 3 + per message (3 + role + 1 with a name + 1 for the padded system
+        # message) + per call (name + arguments + 3) + the tool namespace + 9. Role, name,
+        # name and arguments are JSON values of the line; the per-message constant (<= 5)
+        # is covered by the message's own "role" key (6 bytes), the per-call 3 by its
+        # "function" key: keys are never counted text. The namespace size is computed
+        # once per distinct tool list.
+        if "functions" in example:
+            return None
+        bound = len(line) + REPLY_PRIMING
+        if "tools" in example:
+            bound += _namespace_bytes(_tools(example)) + FUNCTIONS_OVERHEAD
+        return bound
 
     def max_framing(self, example: Mapping[str, Any]) -> int:
         tools = _tools(example)
