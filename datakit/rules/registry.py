@@ -49,11 +49,21 @@ class Rule:
     @property
     def summary(self) -> str:
         """First sentence of *What it does*."""
+        para: list[str] = []
         for line in self.doc.splitlines():
             line = line.strip()
-            if line and not line.startswith("#"):
-                return line.split(". ")[0].rstrip(".") + "."
-        return self.name
+            if line.startswith("#"):
+                if para:
+                    break
+                continue
+            if not line:
+                if para:
+                    break
+                continue
+            para.append(line)
+        if not para:
+            return self.name
+        return " ".join(para).split(". ")[0].rstrip(".") + "."
 
     @property
     def fixable(self) -> bool:
