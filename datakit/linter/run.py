@@ -389,6 +389,8 @@ def lint_paths(paths: Iterable[str], opts: LintOptions) -> Report:
     if opts.validation:
         val = done[-1]
         val[0].extra["role"] = "validation"
+        # the minimum number of examples is a training-set rule, not a validation one
+        val[1][:] = [d for d in val[1] if d.code != "D003"]
         val[1].extend(validation_checks([(fr, res) for fr, _, res in done[:-1]],
                                         (val[0], val[2]), opts.target))
         # group-key leakage (D101): near-copies that D006's exact match misses
