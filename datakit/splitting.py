@@ -15,9 +15,12 @@ appended group with a small hash can displace the boundary group.
 Provider caps (``target``) are applied after assignment, by moving whole groups
 with the largest hashes back to training (or, for a minimum, the smallest into
 validation), and the result reports every cap against the size achieved.
+Where a cap binds, appended examples can change which boundary groups it moves
+(only among the groups that the ratio alone puts in validation).
 
-Two passes over a file: pass 1 computes keys and sizes, pass 2 copies each raw
-line, byte for byte, to its side. Memory does not depend on the size of the
+Two passes over a file: pass 1 computes keys and sizes (in worker processes over
+line-aligned byte ranges for an uncompressed file over 32 MB), pass 2 copies
+each raw line, byte for byte, to its side. Memory does not depend on the size of the
 lines: between the passes datakit keeps 12 bytes per line (20 with
 ``stratify_by``) in NumPy arrays, about 100 MB of peak RSS for a 1 GB file of
 770,000 lines, and never a Python object per line. Outputs are written
@@ -163,10 +166,6 @@ def key_hash(seed: int | str, key: str) -> int:
     h = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8,
                         key=str(seed).encode()[:64])
     return int.from_bytes(h.digest(), "big")
-
-
-def _u(h: int) -> float:
-    return h / 2.0 ** 64
 
 
 # --------------------------------------------------------------------------- results

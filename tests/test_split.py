@@ -298,3 +298,15 @@ def test_parallel_pass_one_gives_the_same_split(tmp_path, monkeypatch):
         return d | {"source": "", "train": "", "validation": ""}
 
     assert report(one[0]) == report(two[0]) and one[0].invalid_lines == 1
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ratio=st.floats(0.01, 0.6), n=st.integers(30, 3000), spec=st.sampled_from(["mistral", "dashscope"]))
+def test_caps_only_take_from_what_the_ratio_gives(tmp_path_factory, ratio, n, spec):
+    tmp = tmp_path_factory.mktemp("caps")
+    lines = corpus(n, seed=n)
+    res, _, capped = do_split(tmp, lines, target=spec, val_ratio=ratio)
+    _, _, free = do_split(tmp, lines, name="free.jsonl", val_ratio=ratio)
+    assert set(capped) <= set(free)  # caps move groups out of validation, never in
+    assert res.moved_by_caps == len(free) - len(capped)
+
