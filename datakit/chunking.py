@@ -588,6 +588,7 @@ class _Streamed:
 
 
 STREAM_BLOCK = 4 << 20
+RING = 10  # read buffers; more than the blocks that in-flight tasks can reference
 
 
 def _stream_contiguous(path: str, display: str, staging: str, limit: int,
@@ -674,24 +675,36 @@ def _stream_contiguous(path: str, display: str, staging: str, limit: int,
     last_byte = b""
     try:
         with reader.open_binary(path) as src:
-            while block := src.read(STREAM_BLOCK):
-                submit(src_pool, src_sha.update, block)
-                bar.update(len(block))
-                last_byte = block[-1:]
+            # Blocks are read into a ring of reused buffers (no fresh pages to fault in
+            # for every block). A buffer is reused RING blocks later; by then every
+            # task that saw it has finished, since at most 8 tasks are in flight.
+            ring: list[bytearray] = []
+            i = 0
+            while True:
+                if len(ring) < RING:
+                    ring.append(bytearray(STREAM_BLOCK))
+                buf = ring[i % len(ring)] if len(ring) == RING else ring[-1]
+                i += 1
+                n = src.readinto(buf)
+                if not n:
+                    break
+                submit(src_pool, src_sha.update, memoryview(buf)[:n])
+                bar.update(n)
+                last_byte = bytes(buf[n - 1:n])
                 start = 0
                 if pending:  # the line begun in earlier blocks: join only that line
-                    nl = block.find(b"\n")
+                    nl = buf.find(b"\n", 0, n)
                     if nl < 0:
-                        pending += block
+                        pending += buf[:n]
                     else:
-                        head, pending = pending + block[: nl + 1], b""
+                        head, pending = bytes(pending + buf[: nl + 1]), b""
                         place(head, 0, len(head))
                         start = nl + 1
                 if not pending:  # whole lines in place; keep the unfinished last one
-                    nl = block.rfind(b"\n", start)
+                    nl = buf.rfind(b"\n", start, n)
                     if nl >= start:
-                        place(block, start, nl + 1)
-                    pending = block[max(nl + 1, start):]
+                        place(buf, start, nl + 1)
+                    pending = bytes(buf[max(nl + 1, start):n])
                 if len(pending) > limit:
                     raise over(pending, 0, None)
         if pending:  # a last line without a final newline: one more line
