@@ -7,13 +7,17 @@ realistic OpenAI-format file (default 100 MB):
 * baseline: ``split -C 20M FILE DIR/part-`` (GNU coreutils: whole lines, at
   most 20 MiB per piece).
 
-Each output directory is emptied before every run (untimed).
+Each output directory is emptied, and dirty pages are flushed with ``sync``,
+before every run (untimed): otherwise each command pays for the write-back of
+the other's output. Use ``--size-mb 1000``: on 100 MB the interpreter start-up
+(see the context row) weighs on the ratio.
 
 Target: datakit chunk reaches ≥ 50 % of split's MB/s.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -41,6 +45,9 @@ MIN_RATIO = 0.50
 def _fresh_dir(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
+    # Untimed: flush the previous run's output to disk, so that no command pays for
+    # the kernel writing back the gigabyte the other one has just written.
+    os.sync()
 
 
 def _describe_output(label: str, directory: Path) -> None:
