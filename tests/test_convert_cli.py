@@ -193,22 +193,47 @@ def test_parallel_run_equals_single_process(tmp_path):
 
 
 def test_interrupted_run_leaves_no_output(tmp_path):
-    src = tmp_path / "big.jsonl"
-    _big_sharegpt(src, 40)
-    digest = _digest(src)
+    """SIGINT while the converter is mid-file: no output under the final name, no
+    temporary file left, input untouched. The input is a FIFO that the test holds
+    open, so the interrupt always lands mid-run (a fast machine cannot finish first)."""
+    import threading
+
+    src = tmp_path / "in.jsonl"
+    os.mkfifo(src)
     out = tmp_path / "out.jsonl"
+    row = orjson.loads((CORPORA / "sharegpt.jsonl").read_bytes().splitlines()[2])
+    release = threading.Event()
+
+    def feed():
+        with open(src, "wb") as fh:  # blocks until the converter opens the FIFO
+            for _ in range(200):
+                fh.write(orjson.dumps(row) + b"\n")
+            fh.flush()
+            release.wait(60)  # keep the FIFO open: the converter waits for more lines
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
     env = dict(os.environ, DATAKIT_WORKERS="2")
     p = subprocess.Popen([sys.executable, "-m", "datakit", "convert", str(src), "--to", "mistral",
-                          "-o", str(out)], stderr=subprocess.PIPE, env=env)
-    deadline = time.time() + 30
-    while time.time() < deadline and not any(x.name.endswith(".part") for x in tmp_path.iterdir()):
-        time.sleep(0.02)
-    p.send_signal(signal.SIGINT)
-    p.wait(timeout=60)
+                          "-o", str(out), "--quiet"], stderr=subprocess.PIPE, env=env)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not any(x.name.endswith(".part")
+                                                 for x in tmp_path.iterdir()):
+            assert p.poll() is None, p.stderr.read().decode()
+            time.sleep(0.02)
+        assert p.poll() is None, "the converter must still be waiting for input"
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=60)
+    finally:
+        release.set()
+        writer.join(10)
+        if p.poll() is None:
+            p.kill()
     assert p.returncode != 0
+    assert "Traceback" not in p.stderr.read().decode()
     assert not out.exists()
     assert not [x for x in tmp_path.iterdir() if x.name.endswith(".part")]
-    assert _digest(src) == digest
 
 
 # --------------------------------------------------------------------------- Python API
