@@ -19,6 +19,7 @@ import orjson
 from datakit import formats as formats_mod
 from datakit.conversion import mapping as M
 from datakit.conversion.adapt import Media, Options, adapt
+from datakit.conversion.fast import FAST
 from datakit.conversion.readers import ReadError, read
 from datakit.conversion.writers import write
 from datakit.rules.conversion import kind
@@ -88,6 +89,13 @@ def convert_object(obj: Any, settings: Settings, media: Media | None = None,
         return Outcome("rejected", None, [Finding(
             "C021", "cannot tell the source format from the keys of this example; pass "
                     "--from FORMAT")], None)
+    if media is None and images_out is None and not (settings.merge_consecutive
+                                                     or settings.trim_trailing):
+        fast = FAST.get((src, settings.target))
+        if fast is not None:
+            done = fast(obj)
+            if done is not None:  # exactly what the model gives, without building it
+                return Outcome("written", done[0], done[1], src)
     try:
         conv = read(obj, src)
     except ReadError as e:

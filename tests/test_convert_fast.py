@@ -1,0 +1,149 @@
+"""The ShareGPT fast path (datakit.conversion.fast) answers exactly as the model does.
+
+Wherever the shortcut answers, the output dict and the findings must equal
+``read`` → ``adapt`` → ``write``; wherever the model would lose, change or refuse
+something (other than generating tool-call ids), the shortcut must step aside.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from datakit.conversion.adapt import Options, adapt
+from datakit.conversion.engine import Settings, convert_lines
+from datakit.conversion.fast import FAST
+from datakit.conversion.readers import ReadError, read
+from datakit.conversion.writers import write
+
+CORPORA = Path(__file__).resolve().parent / "fixtures" / "corpora"
+TARGETS = sorted({t for _, t in FAST})
+
+
+def _model(obj: dict, target: str):
+    conv = read(obj, "sharegpt")
+    findings = adapt(conv, Options(target))
+    return conv, findings
+
+
+def _check(obj: dict, target: str) -> bool:
+    """Assert agreement; True when the fast path answered."""
+    got = FAST[("sharegpt", target)](json.loads(json.dumps(obj)))
+    try:
+        conv, findings = _model(json.loads(json.dumps(obj)), target)
+    except ReadError:
+        assert got is None, "the fast path accepted an example the reader refuses"
+        return False
+    if got is None:
+        return False
+    out, fast_findings = got
+    assert [(f.code, f.message, f.pointer) for f in fast_findings] == \
+        [(f.code, f.message, f.pointer) for f in findings]
+    assert orjson.dumps(out) == orjson.dumps(write(conv, target))
+    return True
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_corpus_agrees(target):
+    answered = 0
+    for line in (CORPORA / "sharegpt.jsonl").read_bytes().splitlines():
+        answered += _check(orjson.loads(line), target)
+    assert answered  # the shortcut is actually used on a real corpus
+
+
+TEXT = st.sampled_from(["", "hi", "你好，世界", "emoji 😀👍🏽", "[\"a\", \"b\"]", "line\nbreak"])
+NAMES = st.sampled_from(["search", "get_weather", "bad name", "x" * 65, "ok\n"])
+
+
+@st.composite
+def calls(draw):
+    n = draw(st.integers(0, 3))
+    items = []
+    for _ in range(n):
+        c = {"name": draw(NAMES)}
+        if draw(st.booleans()):
+            c["arguments"] = draw(st.one_of(
+                st.dictionaries(st.sampled_from(["q", "城市", "n"]), st.one_of(TEXT, st.integers(-5, 5)),
+                                max_size=2),
+                st.just("{\"q\": 1}"), st.none(), st.just([1])))
+        if draw(st.integers(0, 9)) == 0:
+            c["extra"] = 1
+        items.append(c)
+    return items[0] if n == 1 and draw(st.booleans()) else items
+
+
+@st.composite
+def sharegpt(draw):
+    turns = []
+    for _ in range(draw(st.integers(0, 7))):
+        frm = draw(st.sampled_from(["human", "gpt", "system", "function_call", "observation",
+                                    "user", "assistant", "tool", "weird"]))
+        if frm == "function_call":
+            value = json.dumps(draw(calls()), ensure_ascii=False)
+        elif frm == "observation" and draw(st.booleans()):
+            value = json.dumps(draw(st.lists(TEXT, min_size=1, max_size=3)), ensure_ascii=False)
+        else:
+            value = draw(TEXT)
+        t = {"from": frm, "value": value}
+        if draw(st.integers(0, 15)) == 0:
+            t["weight"] = 0
+        turns.append(t)
+    obj: dict = {"conversations": turns}
+    if draw(st.booleans()):
+        obj["system"] = draw(st.one_of(TEXT, st.none()))
+    if draw(st.booleans()):
+        fns = [{"name": n, "description": "d", **({"parameters": {"type": "object"}}
+                                                 if draw(st.booleans()) else {})}
+               for n in draw(st.lists(st.sampled_from(["search", "get_weather"]), max_size=2,
+                                      unique=True))]
+        obj["tools"] = draw(st.sampled_from([json.dumps(fns), fns, "", "not json"]))
+    if draw(st.integers(0, 10)) == 0:
+        obj["id"] = "x1"
+    return obj
+
+
+@st.composite
+def clean_tool_chat(draw):
+    """Examples the shortcut should answer for mistral: calls, parallel calls, results."""
+    turns: list[dict] = [{"from": "human", "value": draw(TEXT)}]
+    for _ in range(draw(st.integers(1, 3))):
+        k = draw(st.integers(1, 3))
+        cs = [{"name": draw(st.sampled_from(["search", "get_weather"])),
+               "arguments": {"q": draw(TEXT)}} for _ in range(k)]
+        turns.append({"from": "function_call",
+                      "value": json.dumps(cs[0] if k == 1 else cs, ensure_ascii=False)})
+        results = [draw(TEXT) for _ in range(k)]
+        turns.append({"from": "observation",
+                      "value": results[0] if k == 1 else json.dumps(results, ensure_ascii=False)})
+        turns.append({"from": "gpt", "value": draw(TEXT)})
+    fns = [{"name": n, "parameters": {"type": "object", "properties": {}}}
+           for n in ("search", "get_weather")]
+    return {"conversations": turns, "tools": json.dumps(fns)}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sharegpt(), st.sampled_from(TARGETS))
+def test_generated_examples_agree(obj, target):
+    _check(obj, target)
+
+
+@settings(max_examples=60, deadline=None)
+@given(clean_tool_chat(), st.sampled_from(["mistral", "openai"]))
+def test_clean_tool_examples_take_the_shortcut(obj, target):
+    assert _check(obj, target)
+
+
+def test_shortcut_off_when_options_change_turns():
+    """--merge-consecutive / --trim-trailing go through the model (they edit turns)."""
+    line = orjson.dumps({"conversations": [{"from": "human", "value": "a"},
+                                           {"from": "human", "value": "b"},
+                                           {"from": "gpt", "value": "c"}]}) + b"\n"
+    res = convert_lines([line], Settings("siliconflow", "sharegpt", "drop",
+                                         merge_consecutive=True))
+    assert res.tally.written == 1 and res.tally.changes["C052"] == 1
+    assert orjson.loads(res.out[0])["messages"][0]["content"] == "a\n\nb"
