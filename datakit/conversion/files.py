@@ -8,6 +8,11 @@
 * The output is written to a temporary file and renamed at the end (and the
   rejects file likewise). Under ``on_loss="error"`` with any example rejected,
   the output is not written at all: the run reports every problem instead.
+* The temporary file is renamed without an ``fsync``: an interrupted run (Ctrl-C,
+  a kill, an error) never leaves a partial file under the final name, but the
+  data's durability across an operating-system crash is left to the file system,
+  as ``datakit chunk`` and ``split(1)`` do (an fsync of 100 MB costs about half of
+  the time it takes to parse it). ``datakit lint`` catches a damaged output.
 """
 
 from __future__ import annotations
@@ -244,8 +249,7 @@ class _Out:
     def _close_stream(self) -> None:
         if self.fh is not self.raw and self.fh is not None:
             self.fh.close()
-        self.raw.flush()
-        os.fsync(self.raw.fileno())
+        self.raw.flush()  # no fsync: see the module docstring
         self.raw.close()
 
     def commit(self) -> None:
