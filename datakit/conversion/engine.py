@@ -178,6 +178,7 @@ class BatchOut:
     tally: Tally = field(default_factory=Tally)
     lines: int = 0
     bytes: int = 0  # input bytes
+    part: str | None = None  # a worker's output lines, spooled to this file instead of ``out``
 
 
 def reject_record(path: str, line: int | None, findings: list[Finding], example: Any) -> bytes:

@@ -24,6 +24,7 @@ import gzip
 import io
 import multiprocessing
 import os
+import shutil
 import sys
 import tempfile
 import zipfile
@@ -172,14 +173,29 @@ def open_sources(paths: list[str]) -> Iterator[list[Source]]:
 
 # --------------------------------------------------------------------------- workers
 
-def _work_lines(args: tuple[list[bytes], Settings, str]) -> BatchOut:
-    lines, settings, path = args
-    return convert_lines(lines, settings, path, 1)
+def _spool(res: BatchOut, spool: str | None) -> BatchOut:
+    """Write a worker's output lines to a file in ``spool`` and return only the name.
+
+    Sending megabytes of output back through the pool's pipe stalls the workers
+    (the parent reads the pipe between its own writes); the parent appends the
+    file to the output with ``sendfile`` instead."""
+    if spool is not None and res.out:
+        fd, name = tempfile.mkstemp(dir=spool, suffix=".part")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(b"".join(res.out))
+        res.out = []
+        res.part = name
+    return res
 
 
-def _work_shard(args: tuple[reader.Shard, Settings, str]) -> BatchOut:
-    shard, settings, path = args
-    return convert_lines(list(reader.iter_shard_lines(shard)), settings, path, 1)
+def _work_lines(args: tuple[list[bytes], Settings, str, str | None]) -> BatchOut:
+    lines, settings, path, spool = args
+    return _spool(convert_lines(lines, settings, path, 1), spool)
+
+
+def _work_shard(args: tuple[reader.Shard, Settings, str, str | None]) -> BatchOut:
+    shard, settings, path, spool = args
+    return _spool(convert_lines(list(reader.iter_shard_lines(shard)), settings, path, 1), spool)
 
 
 def _pool(workers: int):
@@ -188,17 +204,19 @@ def _pool(workers: int):
 
 
 def _results(src: Source, settings: Settings, pool, workers: int,
-             images_out: dict[str, bytes] | None) -> Iterator[BatchOut]:
+             images_out: dict[str, bytes] | None, spool: str | None = None) -> Iterator[BatchOut]:
     """Batch results of one source, in order, with batch-relative line numbers."""
     if pool is None or src.media is not None or (src.size or 0) < PARALLEL_MIN_BYTES:
         for batch in reader.iter_batches(src.lines(), BATCH_BYTES):
             yield convert_lines(batch, settings, src.path, 1, src.media, images_out)
         return
     if src.shardable:
-        tasks: Iterator[Any] = ((s, settings, src.path) for s in reader.shards(src.path, BATCH_BYTES))
+        tasks: Iterator[Any] = ((s, settings, src.path, spool)
+                                for s in reader.shards(src.path, BATCH_BYTES))
         fn = _work_shard
     else:
-        tasks = ((b, settings, src.path) for b in reader.iter_batches(src.lines(), BATCH_BYTES))
+        tasks = ((b, settings, src.path, spool)
+                 for b in reader.iter_batches(src.lines(), BATCH_BYTES))
         fn = _work_lines
     pending: collections.deque = collections.deque()
     for task in tasks:  # bounded: at most 2 x workers batches in memory
@@ -245,6 +263,35 @@ class _Out:
     def write(self, lines: list[bytes]) -> None:
         if lines:
             self.fh.write(b"".join(lines))
+
+    def append_file(self, name: str) -> None:
+        """Append a spooled part (in the kernel when the output is a plain file)."""
+        try:
+            with open(name, "rb") as src:
+                if self.fh is self.raw and hasattr(os, "sendfile"):
+                    self.raw.flush()
+                    size = os.fstat(src.fileno()).st_size
+                    off = 0
+                    try:
+                        while off < size:
+                            n = os.sendfile(self.raw.fileno(), src.fileno(), off, size - off)
+                            if n == 0:
+                                break
+                            off += n
+                    except OSError:
+                        if off:
+                            raise
+                    if off >= size:
+                        return
+                    src.seek(off)
+                while True:
+                    block = src.read(1 << 20)
+                    if not block:
+                        break
+                    self.fh.write(block)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name)
 
     def _close_stream(self) -> None:
         if self.fh is not self.raw and self.fh is not None:
@@ -389,6 +436,7 @@ def convert_files(job: FileJob) -> ConversionSummary:
     rej = _Out(rejects, "jsonl") if rejects else None
     bar = None
     pool = None
+    spool = None
     try:
         with open_sources(inputs) as sources:
             known = [x.size for x in sources if x.size is not None]
@@ -399,11 +447,14 @@ def convert_files(job: FileJob) -> ConversionSummary:
             big = workers > 1 and any((x.size or 0) >= PARALLEL_MIN_BYTES and x.media is None
                                       for x in sources)
             pool = _pool(workers) if big else None
+            if pool is not None:
+                spool = tempfile.mkdtemp(prefix=".datakit-convert-",
+                                         dir=os.path.dirname(os.path.abspath(job.output)))
             images = out.images if kind_ == "zip" else None
             for src in sources:
                 line_off = 0
                 ex_off = 0
-                for res in _results(src, s, pool, workers, images):
+                for res in _results(src, s, pool, workers, images, spool):
                     for line, ex, f in res.diags:
                         d = registry.diagnostic(f, path=src.path, line=line + line_off,
                                                 example=ex + ex_off)
@@ -415,6 +466,8 @@ def convert_files(job: FileJob) -> ConversionSummary:
                         rej.write([_shift_reject(r, line_off) for r in res.rejects]
                                   if line_off else res.rejects)
                     out.write(res.out)
+                    if res.part is not None:
+                        out.append_file(res.part)
                     total.add(res.tally)
                     line_off += res.lines
                     ex_off += res.tally.read
@@ -435,6 +488,8 @@ def convert_files(job: FileJob) -> ConversionSummary:
         if pool is not None:
             pool.terminate()
             pool.join()
+        if spool is not None:
+            shutil.rmtree(spool, ignore_errors=True)
         if bar is not None:
             bar.close()
     hidden = {c: n - MAX_PRINTED_PER_CODE for c, n in
