@@ -16,7 +16,6 @@ from typing import Any
 
 import orjson
 
-from datakit import formats as formats_mod
 from datakit.conversion import mapping as M
 from datakit.conversion.adapt import Media, Options, adapt
 from datakit.conversion.fast import FAST
@@ -75,6 +74,8 @@ def _options(settings: Settings) -> Options:
 def source_format(obj: Any, source: str) -> str | None:
     if source != "auto":
         return source
+    from datakit import formats as formats_mod  # only for --from auto: a costly import
+
     fam = formats_mod.detect_family(obj)
     if fam is None:
         return None

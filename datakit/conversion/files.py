@@ -401,10 +401,37 @@ def _output_kind(job: FileJob) -> str:
     return fmt
 
 
-def convert_files(job: FileJob) -> ConversionSummary:
-    from datakit.chunking import Progress
-    from datakit.linter.run import default_workers
+def _default_workers() -> int:
+    """``datakit.linter.run.default_workers`` without importing the linter (start-up time)."""
+    env = os.environ.get("DATAKIT_WORKERS")
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            pass
+    return max(1, min(os.cpu_count() or 1, 8))
 
+
+class _NoProgress:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int | None, enabled: bool | None) -> Any:
+    """The progress bar on a terminal; nothing (and no import) otherwise."""
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return _NoProgress()
+    from datakit.chunking import Progress
+
+    return Progress("convert", total, True)
+
+
+def convert_files(job: FileJob) -> ConversionSummary:
     s = job.settings
     if s.target not in M.CAPS:
         raise _usage(f"unknown target format {s.target!r}; choose one of: {', '.join(M.FORMAT_IDS)}")
@@ -428,7 +455,7 @@ def convert_files(job: FileJob) -> ConversionSummary:
             raise _usage(f"{target} is a directory; give a file name")
     if rejects is not None and _same_file(rejects, job.output):
         raise _usage("the rejects file and the output must differ")
-    workers = job.workers or default_workers()
+    workers = job.workers or _default_workers()
     total = Tally()
     diags: list[Diagnostic] = []
     printed: collections.Counter = collections.Counter()
@@ -440,7 +467,7 @@ def convert_files(job: FileJob) -> ConversionSummary:
     try:
         with open_sources(inputs) as sources:
             known = [x.size for x in sources if x.size is not None]
-            bar = Progress("convert", sum(known) if known else None, job.progress)
+            bar = _progress(sum(known) if known else None, job.progress)
             out.open()
             if rej:
                 rej.open()
