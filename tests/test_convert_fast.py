@@ -147,3 +147,17 @@ def test_shortcut_off_when_options_change_turns():
                                          merge_consecutive=True))
     assert res.tally.written == 1 and res.tally.changes["C052"] == 1
     assert orjson.loads(res.out[0])["messages"][0]["content"] == "a\n\nb"
+
+
+def test_direct_lines_keep_line_numbers_bom_blank_and_bad_json():
+    good = orjson.dumps({"conversations": [{"from": "human", "value": "你好"},
+                                           {"from": "gpt", "value": "👋"}]})
+    lines = [b"\xef\xbb\xbf" + good + b"\r\n", b"\n", b"   \n", b'{"conversations": [\n',
+             good + b"\n", good]
+    res = convert_lines(lines, Settings("mistral", "sharegpt", "drop"), "in.jsonl", 1)
+    assert res.tally.read == 4 and res.tally.written == 3
+    assert res.tally.rejected == {"C020": 1}
+    assert [(line, ex, f.code) for line, ex, f in res.diags] == [(4, 1, "C020")]
+    assert orjson.loads(res.rejects[0])["line"] == 4
+    assert [orjson.loads(x)["messages"][1]["content"] for x in res.out] == ["👋"] * 3
+    assert all(x.endswith(b"\n") for x in res.out)

@@ -35,6 +35,8 @@ from datakit.rules.registry import Finding
 _TURN_KEYS = frozenset(("from", "value"))
 _TOP = M.TOP_KEYS["sharegpt"]
 _FROM = M.SHAREGPT_FROM
+# The same text as json.dumps(value, ensure_ascii=False), without building an encoder per call.
+_encode = json.JSONEncoder(ensure_ascii=False).encode
 _ROLE_DICTS = {k: v[0] for k, v in _FROM.items() if v[1] == "text"}
 
 
@@ -57,8 +59,8 @@ def _calls(value: str) -> list[tuple[str, str]] | None:
             args = {}
         if type(args) is not dict or len(c) == 2 and "arguments" not in c:
             return None
-        try:  # the reader's spelling of an object: stdlib JSON, not re-encoded later
-            text = json.dumps(args, ensure_ascii=False)
+        try:  # the reader's spelling of an object (json.dumps(args, ensure_ascii=False))
+            text = _encode(args)
         except (TypeError, ValueError):
             return None
         out.append((name, text))
