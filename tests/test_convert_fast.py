@@ -20,6 +20,7 @@ from datakit.conversion.engine import Settings, convert_lines
 from datakit.conversion.fast import FAST
 from datakit.conversion.readers import ReadError, read
 from datakit.conversion.writers import write
+from datakit.rules.conversion import kind
 
 CORPORA = Path(__file__).resolve().parent / "fixtures" / "corpora"
 TARGETS = sorted({t for _, t in FAST})
@@ -161,3 +162,19 @@ def test_direct_lines_keep_line_numbers_bom_blank_and_bad_json():
     assert orjson.loads(res.rejects[0])["line"] == 4
     assert [orjson.loads(x)["messages"][1]["content"] for x in res.out] == ["👋"] * 3
     assert all(x.endswith(b"\n") for x in res.out)
+
+
+@pytest.mark.parametrize("target", ["mistral", "openai"])
+def test_batch_path_with_shared_tool_lists_agrees(target):
+    """convert_lines parses a repeated `tools` text once per batch; the lines still equal
+    the model's, and a tool list seen twice is written twice."""
+    lines = (CORPORA / "sharegpt.jsonl").read_bytes().splitlines(keepends=True)
+    lines = lines + lines
+    res = convert_lines(lines, Settings(target, "sharegpt", "drop"))
+    got = iter(res.out)
+    for line in lines:
+        conv, findings = _model(orjson.loads(line), target)
+        if any(kind(f.code) != "change" for f in findings):
+            continue
+        assert next(got) == orjson.dumps(write(conv, target)) + b"\n"
+    assert next(got, None) is None

@@ -9,6 +9,7 @@ files, so the same code serves the CLI, ``datakit.convert`` and
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from datakit.rules.conversion import kind
 from datakit.rules.registry import Finding
 
 BOM = b"\xef\xbb\xbf"
+_NEWLINE = orjson.OPT_APPEND_NEWLINE
 POLICIES = ("error", "warn", "drop")
 
 
@@ -113,7 +115,7 @@ def convert_object(obj: Any, settings: Settings, media: Media | None = None,
 def dumps(obj: Any) -> bytes:
     """One JSONL line, UTF-8 without escaping (CJK stays one character, not six bytes)."""
     try:
-        return orjson.dumps(obj) + b"\n"
+        return orjson.dumps(obj, option=_NEWLINE)
     except (TypeError, orjson.JSONEncodeError):  # e.g. integers beyond 64 bits
         return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode(
             "utf-8", "surrogatepass") + b"\n"
@@ -207,6 +209,8 @@ def convert_lines(lines: list[bytes], settings: Settings, path: str = "<lines>",
     if (settings.source != "auto" and media is None and images_out is None
             and not (settings.merge_consecutive or settings.trim_trailing)):
         fast = FAST.get((settings.source, settings.target))
+        if fast is not None:  # lines are serialised at once: parsed tool lists may be shared
+            fast = functools.partial(fast, cache={})
     src_name = settings.source
     out_lines = res.out
     for i, raw in enumerate(lines):

@@ -19,6 +19,7 @@ parallel calls whose results travel as one JSON list) and ``siliconflow``,
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -67,7 +68,34 @@ def _calls(value: str) -> list[tuple[str, str]] | None:
     return out or None
 
 
-def _sharegpt_chat(obj: Any, target: str) -> tuple[dict, list[Finding]] | None:
+def _tools(tools: Any, caps: M.Caps) -> tuple[list[dict], set] | None:
+    """Tool definitions of a ShareGPT line, wrapped, and the names they define."""
+    if type(tools) is str:
+        if tools.strip() == "":
+            tools = []
+        else:
+            try:
+                tools = orjson.loads(tools)
+            except orjson.JSONDecodeError:
+                return None
+    if type(tools) is not list:
+        return None
+    wrapped = []
+    for d in tools:
+        if type(d) is not dict:
+            return None
+        if not (d.get("type") == "function" and type(d.get("function")) is dict):
+            d = {"type": "function", "function": d}
+        if caps.tools_defined and d["function"].get("parameters") is None:
+            return None  # C056
+        wrapped.append(d)
+    return wrapped, {d["function"].get("name") for d in wrapped}
+
+
+def _sharegpt_chat(obj: Any, target: str, cache: dict | None = None
+                   ) -> tuple[dict, list[Finding]] | None:
+    """``cache`` (text of ``tools`` → parsed) may be given when the result is serialised
+    at once: the parsed lists are then shared between results."""
     if type(obj) is not dict or not obj.keys() <= _TOP:
         return None
     turns = obj.get("conversations")
@@ -138,37 +166,26 @@ def _sharegpt_chat(obj: Any, target: str) -> tuple[dict, list[Finding]] | None:
     findings: list[Finding] = []
     out: dict[str, Any] = {"messages": msgs}
     tools = obj.get("tools")
+    defined: set = set()
     if tools is not None:
         if not tools_ok:
             return None
-        if type(tools) is str:
-            if tools.strip() == "":
-                tools = []
-            else:
-                try:
-                    tools = orjson.loads(tools)
-                except orjson.JSONDecodeError:
-                    return None
-        if type(tools) is not list:
+        if cache is not None and type(tools) is str:
+            parsed = cache.get(tools, False)
+            if parsed is False:
+                parsed = cache[tools] = _tools(tools, caps)
+        else:
+            parsed = _tools(tools, caps)
+        if parsed is None:
             return None
-        wrapped = []
-        for d in tools:
-            if type(d) is not dict:
-                return None
-            if not (d.get("type") == "function" and type(d.get("function")) is dict):
-                d = {"type": "function", "function": d}
-            if caps.tools_defined and d["function"].get("parameters") is None:
-                return None  # C056
-            wrapped.append(d)
+        wrapped, defined = parsed
         if wrapped:
             out["tools"] = wrapped
-        tools = wrapped
     if calls:
         for _, name, _ in calls:
             if not _FN_NAME.match(name):
                 return None  # C027
         if caps.tools_defined:
-            defined = {d["function"].get("name") for d in tools or ()}
             if any(name not in defined for _, name, _ in calls):
                 return None  # C027
         h = hashlib.blake2b(digest_size=8)
@@ -225,8 +242,8 @@ def _roles_ok(roles: list[str], caps: M.Caps, target: str) -> bool:
     return want is None or body[-1] == want
 
 
-FAST: dict[tuple[str, str], Callable[[Any], tuple[dict, list[Finding]] | None]] = {
-    ("sharegpt", t): (lambda obj, t=t: _sharegpt_chat(obj, t))
+FAST: dict[tuple[str, str], Callable[..., tuple[dict, list[Finding]] | None]] = {
+    ("sharegpt", t): functools.partial(_sharegpt_chat, target=t)
     for t in ("mistral", "openai", "siliconflow", "dashscope-sft")
 }
 
