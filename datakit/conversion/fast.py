@@ -33,7 +33,6 @@ from datakit.conversion.ids import remap_tool_ids
 from datakit.model import ASSISTANT, SYSTEM, TOOL, USER
 from datakit.rules.registry import Finding
 
-_TURN_KEYS = frozenset(("from", "value"))
 _TOP = M.TOP_KEYS["sharegpt"]
 _FROM = M.SHAREGPT_FROM
 # The same text as json.dumps(value, ensure_ascii=False), without building an encoder per call.
@@ -117,13 +116,16 @@ def _sharegpt_chat(obj: Any, target: str, cache: dict | None = None
     open_calls: list[int] = []  # call numbers of the latest tool-calling turn, unanswered
     prev_ncalls = 0
     for t in turns:
-        if type(t) is not dict or len(t) != 2 or not t.keys() == _TURN_KEYS:
+        if type(t) is not dict or len(t) != 2:
             return None
-        value = t["value"]
-        if type(value) is not str:
+        try:  # two keys, both present: exactly from/value
+            frm = t["from"]
+            value = t["value"]
+        except KeyError:
             return None
-        frm = t["from"]
-        role = _ROLE_DICTS.get(frm)  # type: ignore[arg-type]
+        if type(value) is not str or type(frm) is not str:
+            return None
+        role = _ROLE_DICTS.get(frm)
         if role is None:
             if frm != "function_call" or not tools_ok:
                 return None

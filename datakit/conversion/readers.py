@@ -255,7 +255,8 @@ def _minimax_messages(obj: dict, with_names: bool) -> list[Message]:
         p = f"/messages/{i}"
         if not isinstance(m, dict):
             raise ReadError("a message must be an object", p)
-        role = M.MINIMAX_SENDER.get(m.get("sender_type"))  # type: ignore[arg-type]
+        st = m.get("sender_type")
+        role = M.MINIMAX_SENDER.get(st) if isinstance(st, str) else None
         if role is None:
             raise ReadError(f"unknown sender_type {m.get('sender_type')!r}; expected USER or BOT",
                             f"{p}/sender_type")
@@ -361,7 +362,7 @@ def read_sharegpt(obj: dict) -> Conversation:
         if not isinstance(t, dict):
             raise ReadError("a turn must be an object", f"/{k['turns']}/{i}")
         frm = t.get(kr)
-        spec = table.get(frm)  # type: ignore[arg-type]
+        spec = table.get(frm) if isinstance(frm, str) else None
         if spec is None:
             raise ReadError(f"unknown `from` value {frm!r}", f"/{k['turns']}/{i}/{kr}")
         role, how = spec
