@@ -17,13 +17,19 @@ from typing import Any
 
 import orjson
 
+from typing import TYPE_CHECKING
+
 from datakit.conversion import mapping as M
-from datakit.conversion.adapt import Media, Options, adapt
 from datakit.conversion.fast import FAST
-from datakit.conversion.readers import ReadError, read
-from datakit.conversion.writers import write
 from datakit.rules.conversion import kind
 from datakit.rules.registry import Finding
+
+if TYPE_CHECKING:
+    from datakit.conversion.adapt import Media, Options
+
+# The model path (readers, adapt, writers) is imported on first use: a run whose
+# examples all take the direct path never pays for it, and nor does a parent
+# process that only hands batches to workers.
 
 BOM = b"\xef\xbb\xbf"
 _NEWLINE = orjson.OPT_APPEND_NEWLINE
@@ -44,6 +50,8 @@ class Settings:
 
     def options(self, media: Media | None = None,
                 images_out: dict[str, bytes] | None = None) -> Options:
+        from datakit.conversion.adapt import Options
+
         return Options(self.target, self.merge_consecutive, self.trim_trailing, self.bot_name,
                        self.user_name, media, images_out)
 
@@ -99,6 +107,10 @@ def convert_object(obj: Any, settings: Settings, media: Media | None = None,
             done = fast(obj)
             if done is not None:  # exactly what the model gives, without building it
                 return Outcome("written", done[0], done[1], src)
+    from datakit.conversion.adapt import adapt
+    from datakit.conversion.readers import ReadError, read
+    from datakit.conversion.writers import write
+
     try:
         conv = read(obj, src)
     except ReadError as e:

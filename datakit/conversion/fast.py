@@ -22,13 +22,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 
 from datakit.conversion import mapping as M
-from datakit.conversion.adapt import _FN_NAME
 from datakit.conversion.ids import remap_tool_ids
 from datakit.model import ASSISTANT, SYSTEM, TOOL, USER
 from datakit.rules.registry import Finding
@@ -37,6 +37,7 @@ _TOP = M.TOP_KEYS["sharegpt"]
 _FROM = M.SHAREGPT_FROM
 # The same text as json.dumps(value, ensure_ascii=False), without building an encoder per call.
 _encode = json.JSONEncoder(ensure_ascii=False).encode
+_FN_NAME = re.compile(M.FUNCTION_NAME_PATTERN)  # as adapt checks it (re.match)
 _ROLE_DICTS = {k: v[0] for k, v in _FROM.items() if v[1] == "text"}
 
 
