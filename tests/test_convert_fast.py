@@ -178,3 +178,26 @@ def test_batch_path_with_shared_tool_lists_agrees(target):
             continue
         assert next(got) == orjson.dumps(write(conv, target)) + b"\n"
     assert next(got, None) is None
+
+
+@st.composite
+def clean_text_chat(draw):
+    turns = []
+    if draw(st.booleans()):
+        turns.append({"from": "system", "value": draw(TEXT)})
+    for _ in range(draw(st.integers(1, 4))):
+        turns.append({"from": draw(st.sampled_from(["human", "user"])), "value": draw(TEXT)})
+        turns.append({"from": draw(st.sampled_from(["gpt", "assistant", "chatgpt"])),
+                      "value": draw(TEXT)})
+    obj = {"conversations": turns}
+    if draw(st.booleans()):
+        obj["system"] = draw(TEXT)
+    return obj
+
+
+@settings(max_examples=100, deadline=None)
+@given(clean_text_chat(), st.sampled_from(TARGETS))
+def test_clean_text_examples_take_the_shortcut(obj, target):
+    two_systems = "system" in obj and obj["conversations"][0]["from"] == "system"
+    answered = _check(obj, target)
+    assert answered or (two_systems and target in ("siliconflow", "dashscope-sft"))

@@ -95,7 +95,13 @@ def _tools(tools: Any, caps: M.Caps) -> tuple[list[dict], set] | None:
 def _sharegpt_chat(obj: Any, target: str, cache: dict | None = None
                    ) -> tuple[dict, list[Finding]] | None:
     """``cache`` (text of ``tools`` → parsed) may be given when the result is serialised
-    at once: the parsed lists are then shared between results."""
+    at once: the parsed lists are then shared between results.
+
+    Role rules are checked as messages are added, mirroring adapt: ``_systems``
+    (mistral: no system after an assistant or tool turn; "first": one leading
+    system message, else C003/C052), ``_order`` ("alternate": user, assistant, ...;
+    the last turn as ``caps.last`` says, else C023/C024) and ``_needs_answer``.
+    """
     if type(obj) is not dict or not obj.keys() <= _TOP:
         return None
     turns = obj.get("conversations")
@@ -103,16 +109,26 @@ def _sharegpt_chat(obj: Any, target: str, cache: dict | None = None
         return None
     caps = M.CAPS[target]
     tools_ok = caps.tools
+    sys_mode = caps.system
+    if sys_mode not in ("mistral", "first", "any") or caps.order not in ("free", "alternate"):
+        return None
+    if sys_mode == "first" and target in M.MULTI_SYSTEM:
+        return None
+    alternate = caps.order == "alternate"
     msgs: list[dict] = []
     sys_text = obj.get("system")
+    prev = None  # role of the last message added
     if sys_text is not None:
         if type(sys_text) is not str:
             return None
         msgs.append({"role": SYSTEM, "content": sys_text})
-    # tool state
-    calls: list[tuple[int, str, str]] = []  # (message index, name, arguments) in order
+        prev = SYSTEM
+    n_body = 0  # non-system messages so far
+    has_answer = False
+    # tool state, made on the first call
+    calls: list[tuple[int, str, str]] | None = None  # (message index, name, arguments)
     call_dicts: list[dict] = []
-    pending: list[int] = []  # tool messages to get the id of call number n
+    pending: list[int] = []  # tool messages, and the call number each answers
     result_of: list[int] = []
     open_calls: list[int] = []  # call numbers of the latest tool-calling turn, unanswered
     prev_ncalls = 0
@@ -133,6 +149,8 @@ def _sharegpt_chat(obj: Any, target: str, cache: dict | None = None
             cs = _calls(value)
             if cs is None:
                 return None
+            if calls is None:
+                calls = []
             i = len(msgs)
             tcs = []
             open_calls = []
@@ -143,9 +161,19 @@ def _sharegpt_chat(obj: Any, target: str, cache: dict | None = None
                 call_dicts.append(d)
                 tcs.append(d)
             msgs.append({"role": ASSISTANT, "tool_calls": tcs})
+            prev = ASSISTANT
+            has_answer = True
+            n_body += 1
             prev_ncalls = len(cs)
             continue
-        if role == TOOL:
+        if role == SYSTEM:
+            if sys_mode == "mistral":
+                if prev == ASSISTANT or prev == TOOL:
+                    return None  # C003
+            elif sys_mode == "first" and msgs:
+                return None  # C003 (late) or C052 (joined)
+            msgs.append({"role": SYSTEM, "content": value})
+        elif role == TOOL:
             if not tools_ok:
                 return None
             results = [value]
@@ -163,10 +191,28 @@ def _sharegpt_chat(obj: Any, target: str, cache: dict | None = None
                 pending.append(len(msgs))
                 result_of.append(open_calls.pop(0))
                 msgs.append({"role": TOOL, "content": r})
+                n_body += 1
         else:
+            if alternate and role != (USER if n_body % 2 == 0 else ASSISTANT):
+                return None  # C023
             msgs.append({"role": role, "content": value})
+            n_body += 1
+            if role == ASSISTANT:
+                has_answer = True
+        prev = role
         prev_ncalls = 0
-    findings: list[Finding] = []
+    if not has_answer:
+        return None  # C028
+    last = caps.last
+    if last != "any":
+        body_last = prev
+        if body_last == SYSTEM:
+            for m in reversed(msgs):
+                if m["role"] != SYSTEM:
+                    body_last = m["role"]
+                    break
+        if body_last != last:
+            return None  # C024
     out: dict[str, Any] = {"messages": msgs}
     tools = obj.get("tools")
     defined: set = set()
@@ -184,65 +230,33 @@ def _sharegpt_chat(obj: Any, target: str, cache: dict | None = None
         wrapped, defined = parsed
         if wrapped:
             out["tools"] = wrapped
-    if calls:
+    if calls is None:
+        return out, []
+    for _, name, _ in calls:
+        if not _FN_NAME.match(name):
+            return None  # C027
+    if caps.tools_defined:
         for _, name, _ in calls:
-            if not _FN_NAME.match(name):
+            if name not in defined:
                 return None  # C027
-        if caps.tools_defined:
-            if any(name not in defined for _, name, _ in calls):
-                return None  # C027
-        h = hashlib.blake2b(digest_size=8)
-        for _, name, args in calls:
-            h.update(name.encode("utf-8", "surrogatepass"))
-            h.update(args.encode("utf-8", "surrogatepass"))
-        keys = []
-        last_i, j = -1, 0
-        for i, _, _ in calls:
-            j = j + 1 if i == last_i else 0
-            last_i = i
-            keys.append(f"\x00{i}.{j}")
-        mapping = remap_tool_ids(keys, h.hexdigest())
-        ids = [mapping[k] for k in keys]
-        for d, cid in zip(call_dicts, ids):
-            d["id"] = cid
-        for mi, n in zip(pending, result_of):
-            msgs[mi]["tool_call_id"] = ids[n]
-        findings.append(Finding("C050", f"{len(keys)} tool-call id(s) generated (the source "
-                                        "pairs calls by position)", "/messages"))
-    # roles: what adapt's _systems, _needs_answer and _order would say
-    if not _roles_ok([m["role"] for m in msgs], caps, target):
-        return None
-    return out, findings
-
-
-def _roles_ok(roles: list[str], caps: M.Caps, target: str) -> bool:
-    if ASSISTANT not in roles:
-        return False
-    body = [r for r in roles if r != SYSTEM]
-    if not body:
-        return False
-    if caps.system == "mistral":
-        prev = None
-        for r in roles:
-            if r == SYSTEM and prev in (ASSISTANT, TOOL):
-                return False
-            prev = r
-    elif caps.system == "first":
-        lead = 0
-        while lead < len(roles) and roles[lead] == SYSTEM:
-            lead += 1
-        if SYSTEM in roles[lead:] or (lead > 1 and target not in M.MULTI_SYSTEM):
-            return False
-    elif caps.system != "any":
-        return False
-    if caps.order == "alternate":
-        for k, r in enumerate(body):
-            if (r != USER if k % 2 == 0 else r != ASSISTANT):
-                return False
-    elif caps.order != "free":
-        return False
-    want = {"assistant": ASSISTANT, "user": USER}.get(caps.last)
-    return want is None or body[-1] == want
+    h = hashlib.blake2b(digest_size=8)
+    for _, name, args in calls:
+        h.update(name.encode("utf-8", "surrogatepass"))
+        h.update(args.encode("utf-8", "surrogatepass"))
+    keys = []
+    last_i, j = -1, 0
+    for i, _, _ in calls:
+        j = j + 1 if i == last_i else 0
+        last_i = i
+        keys.append(f"\x00{i}.{j}")
+    mapping = remap_tool_ids(keys, h.hexdigest())
+    ids = [mapping[k] for k in keys]
+    for d, cid in zip(call_dicts, ids):
+        d["id"] = cid
+    for mi, n in zip(pending, result_of):
+        msgs[mi]["tool_call_id"] = ids[n]
+    return out, [Finding("C050", f"{len(keys)} tool-call id(s) generated (the source pairs "
+                                 "calls by position)", "/messages")]
 
 
 FAST: dict[tuple[str, str], Callable[..., tuple[dict, list[Finding]] | None]] = {
