@@ -204,6 +204,11 @@ def reject_record(path: str, line: int | None, findings: list[Finding], example:
     return dumps({"file": path, "line": line, "reasons": reasons, "example": example})
 
 
+# Parsed ShareGPT `tools` texts per target, kept across batches of one process (corpora
+# repeat a few tool sets); bounded, and only used where lines are serialised at once.
+_TOOLS_CACHE: dict[str, dict] = {}
+
+
 def convert_lines(lines: list[bytes], settings: Settings, path: str = "<lines>",
                   first_line: int = 1, media: Media | None = None,
                   images_out: dict[str, bytes] | None = None) -> BatchOut:
@@ -222,7 +227,10 @@ def convert_lines(lines: list[bytes], settings: Settings, path: str = "<lines>",
             and not (settings.merge_consecutive or settings.trim_trailing)):
         fast = FAST.get((settings.source, settings.target))
         if fast is not None:  # lines are serialised at once: parsed tool lists may be shared
-            fast = functools.partial(fast, cache={})
+            cache = _TOOLS_CACHE.setdefault(settings.target, {})
+            if len(cache) > 1024:
+                cache.clear()
+            fast = functools.partial(fast, cache=cache)
     src_name = settings.source
     out_lines = res.out
     for i, raw in enumerate(lines):

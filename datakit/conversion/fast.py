@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 from datakit.conversion import mapping as M
-from datakit.conversion.ids import remap_tool_ids
+from datakit.conversion.ids import _candidate
 from datakit.model import ASSISTANT, SYSTEM, TOOL, USER
 from datakit.rules.registry import Finding
 
@@ -232,31 +232,47 @@ def _sharegpt_chat(obj: Any, target: str, cache: dict | None = None
             out["tools"] = wrapped
     if calls is None:
         return out, []
+    tools_defined = caps.tools_defined
     for _, name, _ in calls:
-        if not _FN_NAME.match(name):
-            return None  # C027
-    if caps.tools_defined:
-        for _, name, _ in calls:
-            if name not in defined:
+        if name not in _NAMES_OK:
+            if not _FN_NAME.match(name):
                 return None  # C027
-    h = hashlib.blake2b(digest_size=8)
-    for _, name, args in calls:
-        h.update(name.encode("utf-8", "surrogatepass"))
-        h.update(args.encode("utf-8", "surrogatepass"))
-    keys = []
+            if len(_NAMES_OK) < 4096:
+                _NAMES_OK.add(name)
+        if tools_defined and name not in defined:
+            return None  # C027
+    # adapt._salt and remap_tool_ids, spelled for calls without ids: the keys
+    # "\x00{message}.{call}" are never valid ids, so each gets the first candidate
+    # not taken (one streaming hash of all names and arguments == one hash of their join).
+    salt = hashlib.blake2b("".join([name + args for _, name, args in calls]).encode(
+        "utf-8", "surrogatepass"), digest_size=8).hexdigest()
+    ids = []
+    used: set[str] = set()
     last_i, j = -1, 0
-    for i, _, _ in calls:
+    for (i, _, _), d in zip(calls, call_dicts):
         j = j + 1 if i == last_i else 0
         last_i = i
-        keys.append(f"\x00{i}.{j}")
-    mapping = remap_tool_ids(keys, h.hexdigest())
-    ids = [mapping[k] for k in keys]
-    for d, cid in zip(call_dicts, ids):
-        d["id"] = cid
+        key = f"\x00{i}.{j}"
+        attempt = 0
+        new = _candidate(key, salt, 0)
+        while new in used:
+            attempt += 1
+            new = _candidate(key, salt, attempt)
+        used.add(new)
+        ids.append(new)
+        d["id"] = new
     for mi, n in zip(pending, result_of):
         msgs[mi]["tool_call_id"] = ids[n]
-    return out, [Finding("C050", f"{len(keys)} tool-call id(s) generated (the source pairs "
-                                 "calls by position)", "/messages")]
+    return out, [_c050(len(ids))]
+
+
+_NAMES_OK: set[str] = set()  # function names seen to match FUNCTION_NAME_PATTERN
+
+
+@functools.lru_cache(maxsize=64)
+def _c050(n: int) -> Finding:
+    return Finding("C050", f"{n} tool-call id(s) generated (the source pairs calls by position)",
+                   "/messages")
 
 
 FAST: dict[tuple[str, str], Callable[..., tuple[dict, list[Finding]] | None]] = {
