@@ -1,0 +1,68 @@
+"""Worker processes spool their output to part files beside the output; the parent
+appends them in order. Nothing of the spool may outlive the run, interrupted or not."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import run_cli
+
+CORPORA = Path(__file__).resolve().parent / "fixtures" / "corpora"
+
+
+def _big(path: Path, mb: int) -> None:
+    lines = [x + b"\n" for x in (CORPORA / "sharegpt.jsonl").read_bytes().splitlines() if x]
+    block = b"".join(lines)
+    with open(path, "wb") as fh:
+        for _ in range(mb * (1 << 20) // len(block) + 1):
+            fh.write(block)
+
+
+def _leftovers(d: Path) -> list[str]:
+    return sorted(x.name for x in d.iterdir()
+                  if x.name.startswith(".datakit-convert-") or x.name.endswith(".part"))
+
+
+def test_spooled_output_equals_one_process_and_leaves_nothing(tmp_path):
+    src = tmp_path / "in.jsonl"
+    _big(src, 9)
+    before = src.read_bytes()
+    outs = {}
+    for w in ("1", "2"):
+        out = tmp_path / f"out{w}.jsonl"
+        r = run_cli("convert", src, "--from", "sharegpt", "--to", "mistral", "-o", out,
+                    "--on-loss", "drop", "--workers", w, "--quiet")
+        assert r.returncode == 0, r.stderr
+        outs[w] = out.read_bytes()
+    assert outs["1"] == outs["2"] and outs["1"].count(b"\n") == before.count(b"\n")
+    assert src.read_bytes() == before
+    assert _leftovers(tmp_path) == []
+
+
+def test_interrupt_while_workers_spool_leaves_nothing(tmp_path):
+    src = tmp_path / "in.jsonl"
+    _big(src, 60)
+    out = tmp_path / "out.jsonl"
+    env = dict(os.environ, DATAKIT_WORKERS="2")
+    p = subprocess.Popen([sys.executable, "-m", "datakit", "convert", str(src), "--from",
+                          "sharegpt", "--to", "mistral", "-o", str(out), "--quiet"],
+                         stderr=subprocess.PIPE, env=env)
+    deadline = time.time() + 60
+    while time.time() < deadline and p.poll() is None and not any(
+            x.name.startswith(".datakit-convert-") for x in tmp_path.iterdir()):
+        time.sleep(0.005)
+    interrupted = p.poll() is None
+    if interrupted:
+        p.send_signal(signal.SIGINT)
+    p.wait(timeout=60)
+    err = p.stderr.read().decode()
+    assert "Traceback" not in err
+    if interrupted and p.returncode != 0:
+        assert not out.exists()
+    print("interrupted" if interrupted else "finished first", p.returncode)
+    assert _leftovers(tmp_path) == []
