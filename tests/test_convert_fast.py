@@ -201,3 +201,11 @@ def test_clean_text_examples_take_the_shortcut(obj, target):
     two_systems = "system" in obj and obj["conversations"][0]["from"] == "system"
     answered = _check(obj, target)
     assert answered or (two_systems and target in ("siliconflow", "dashscope-sft"))
+
+
+def test_auto_source_takes_the_same_path_and_output():
+    lines = (CORPORA / "sharegpt.jsonl").read_bytes().splitlines(keepends=True)
+    a = convert_lines(lines, Settings("mistral", "sharegpt", "drop"))
+    b = convert_lines(lines, Settings("mistral", "auto", "drop"))
+    assert a.out == b.out and a.tally.changes == b.tally.changes
+    assert b.tally.sources == {"sharegpt": len(lines)}

@@ -268,7 +268,7 @@ def convert_lines(lines: list[bytes], settings: Settings, path: str = "<lines>",
                 out_lines.append(dumps(done[0]))
                 continue
         line_no = first_line + i
-        out = convert_object(obj, settings, media, images_out, fast=False)
+        out = convert_object(obj, settings, media, images_out, fast=fast is None)
         tally.count(out)
         for f in out.findings:
             if kind(f.code) != "change":
