@@ -66,3 +66,25 @@ def test_interrupt_while_workers_spool_leaves_nothing(tmp_path):
         assert not out.exists()
     print("interrupted" if interrupted else "finished first", p.returncode)
     assert _leftovers(tmp_path) == []
+
+
+def test_bad_blank_and_crlf_lines_across_shards_match_one_process(tmp_path):
+    src = tmp_path / "in.jsonl"
+    _big(src, 9)
+    data = bytearray(src.read_bytes())
+    lines = bytes(data).split(b"\n")
+    for k, bad in ((5, b'{"conversations": ['), (len(lines) // 2, b""),
+                   (len(lines) // 2 + 3, b"\xef\xbb\xbf" + lines[0]),
+                   (len(lines) - 40, lines[1] + b"\r")):
+        lines[k] = bad
+    src.write_bytes(b"\n".join(lines))
+    res = {}
+    for w in ("1", "2"):
+        out, rej = tmp_path / f"o{w}.jsonl", tmp_path / f"r{w}.jsonl"
+        r = run_cli("convert", src, "--from", "sharegpt", "--to", "mistral", "-o", out,
+                    "--on-loss", "drop", "--rejects", rej, "--workers", w, "--quiet")
+        assert r.returncode == 0, r.stderr
+        res[w] = (out.read_bytes(), rej.read_bytes(), r.stderr)
+    assert res["1"] == res["2"]
+    assert b'"line":6' in res["2"][1] and ":6: C020" in res["2"][2]
+    assert _leftovers(tmp_path) == []

@@ -193,9 +193,22 @@ def _work_lines(args: tuple[list[bytes], Settings, str, str | None]) -> BatchOut
     return _spool(convert_lines(lines, settings, path, 1), spool)
 
 
+def _shard_lines(shard: reader.Shard) -> list[bytes]:
+    """The lines of a shard (one read; newlines dropped, which the converter ignores)."""
+    with open(shard.path, "rb") as fh:
+        fh.seek(shard.start)
+        data = fh.read(shard.end - shard.start)
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    return lines
+
+
 def _work_shard(args: tuple[reader.Shard, Settings, str, str | None]) -> BatchOut:
     shard, settings, path, spool = args
-    return _spool(convert_lines(list(reader.iter_shard_lines(shard)), settings, path, 1), spool)
+    res = convert_lines(_shard_lines(shard), settings, path, 1)
+    res.bytes = shard.end - shard.start
+    return _spool(res, spool)
 
 
 def _pool(workers: int):
