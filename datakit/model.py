@@ -119,5 +119,16 @@ class Conversation:
         self.layout[key] = value
 
 
-__all__ = ["Part", "ToolCall", "Message", "Conversation", "ROLES", "SYSTEM", "USER", "ASSISTANT",
-           "TOOL", "TEXT", "IMAGE"]
+__all__ = [
+    "ASSISTANT",
+    "IMAGE",
+    "ROLES",
+    "SYSTEM",
+    "TEXT",
+    "TOOL",
+    "USER",
+    "Conversation",
+    "Message",
+    "Part",
+    "ToolCall",
+]

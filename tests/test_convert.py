@@ -47,13 +47,18 @@ def conv(obj, src, tgt, on_loss="error", **kw):
 
 def mistral_validate(example: dict) -> None:
     """Validate one Mistral line with mistral-common in fine-tuning mode (raises)."""
-    from mistral_common.protocol.instruct.messages import (AssistantMessage,
-                                                           FinetuningAssistantMessage,
-                                                           SystemMessage, ToolMessage,
-                                                           UserMessage)
+    from mistral_common.protocol.instruct.messages import (
+        AssistantMessage,
+        FinetuningAssistantMessage,
+        SystemMessage,
+        ToolMessage,
+        UserMessage,
+    )
     from mistral_common.protocol.instruct.request import ChatCompletionRequest
-    from mistral_common.protocol.instruct.validator import (MistralRequestValidatorV11,
-                                                            ValidationMode)
+    from mistral_common.protocol.instruct.validator import (
+        MistralRequestValidatorV11,
+        ValidationMode,
+    )
 
     classes = {"system": SystemMessage, "user": UserMessage, "tool": ToolMessage}
     msgs = []
@@ -76,9 +81,14 @@ def test_mistral_validator_is_a_real_check():
                         {"role": "assistant", "tool_calls": [
                             {"id": "call_1", "type": "function",
                              "function": {"name": "f", "arguments": "{}"}}]}]}
-    with pytest.raises(Exception):
+    from mistral_common.exceptions import (
+        InvalidFunctionCallException,
+        InvalidMessageStructureException,
+    )
+
+    with pytest.raises(InvalidFunctionCallException):  # the id is not 9 alphanumerics
         mistral_validate(bad)
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidMessageStructureException):  # fine-tuning ends on an answer
         mistral_validate({"messages": [{"role": "user", "content": "hi"}]})
 
 
@@ -175,7 +185,7 @@ def test_mistral_ids_deterministic_and_paired():
 
 
 def test_duplicate_ids_across_turns_get_distinct_mistral_ids():
-    call = lambda: {"id": "abcdefghi", "type": "function", "function": {"name": "f", "arguments": "{}"}}  # noqa: E731
+    call = lambda: {"id": "abcdefghi", "type": "function", "function": {"name": "f", "arguments": "{}"}}
     obj = {"messages": [
         {"role": "user", "content": "a"}, {"role": "assistant", "tool_calls": [call()]},
         {"role": "tool", "tool_call_id": "abcdefghi", "content": "1"},

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import orjson
 import pytest
+from conftest import run_cli
 
 import datakit
-from conftest import run_cli
 
 ROOT = Path(__file__).resolve().parent
 CORPORA = ROOT / "fixtures" / "corpora"
@@ -176,8 +176,7 @@ def _big_sharegpt(path: Path, mb: int) -> None:
     row["conversations"][-1]["value"] += " 长文本" * 2000
     line = orjson.dumps(row) + b"\n"
     with open(path, "wb") as fh:
-        for _ in range(mb * (1 << 20) // len(line) + 1):
-            fh.write(line)
+        fh.writelines(line for _ in range(mb * (1 << 20) // len(line) + 1))
 
 
 def test_parallel_run_equals_single_process(tmp_path):
@@ -206,8 +205,7 @@ def test_interrupted_run_leaves_no_output(tmp_path):
 
     def feed():
         with open(src, "wb") as fh:  # blocks until the converter opens the FIFO
-            for _ in range(200):
-                fh.write(orjson.dumps(row) + b"\n")
+            fh.writelines(orjson.dumps(row) + b"\n" for _ in range(200))
             fh.flush()
             release.wait(60)  # keep the FIFO open: the converter waits for more lines
 

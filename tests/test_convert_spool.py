@@ -19,8 +19,7 @@ def _big(path: Path, mb: int) -> None:
     lines = [x + b"\n" for x in (CORPORA / "sharegpt.jsonl").read_bytes().splitlines() if x]
     block = b"".join(lines)
     with open(path, "wb") as fh:
-        for _ in range(mb * (1 << 20) // len(block) + 1):
-            fh.write(block)
+        fh.writelines(block for _ in range(mb * (1 << 20) // len(block) + 1))
 
 
 def _leftovers(d: Path) -> list[str]:

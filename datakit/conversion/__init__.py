@@ -156,10 +156,10 @@ def _convert_dataset(ds: Any, settings: Any, num_proc: int | None) -> tuple[Any,
     from datakit.conversion.engine import Tally
     from datakit.conversion.summary import ConversionSummary
 
-    kwargs = dict(to=settings.target, from_=settings.source, on_loss=settings.on_loss,
-                  merge_consecutive=settings.merge_consecutive,
-                  trim_trailing=settings.trim_trailing, bot_name=settings.bot_name,
-                  user_name=settings.user_name, status_column=STATUS)
+    kwargs = {"to": settings.target, "from_": settings.source, "on_loss": settings.on_loss,
+              "merge_consecutive": settings.merge_consecutive,
+              "trim_trailing": settings.trim_trailing, "bot_name": settings.bot_name,
+              "user_name": settings.user_name, "status_column": STATUS}
     if settings.on_loss == "error":
         kwargs["on_loss"] = "drop"  # collect every problem, then raise once
     mapped = ds.map(convert_batch, batched=True, num_proc=num_proc, fn_kwargs=kwargs,
@@ -192,4 +192,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'datakit.conversion' has no attribute {name!r}")
 
 
-__all__ = ["convert", "convert_batch", "ConversionSummary", "ConversionError", "POLICIES"]
+__all__ = ["POLICIES", "ConversionError", "ConversionSummary", "convert", "convert_batch"]

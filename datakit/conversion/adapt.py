@@ -203,7 +203,6 @@ def _names(conv: Conversation, caps: M.Caps, opts: Options, out: list[Finding]) 
     user = conv.user_name if conv.user_name is not None else (min(users) if len(users) == 1 else None)
     bot = conv.bot_name if conv.bot_name is not None else (
         min(bots) if len(bots) == 1 else (sys_names[0] if len(sys_names) == 1 and not bots else None))
-    tool_names = [i for i, m in enumerate(msgs) if m.role == TOOL and m.name is not None]
     if mode == "persona":
         lost = sorted((users - {user}) | (bots - {bot}) | (set(sys_names) - {bot}))
         if lost:
@@ -629,10 +628,10 @@ def _definitions(conv: Conversation, caps: M.Caps, target: str, out: list[Findin
     if tools:
         fixed = []
         for t in tools:
-            if not (t.get("type") == "function" and isinstance(t.get("function"), dict)):
-                if isinstance(t.get("name"), str):
-                    t = {"type": "function", "function": t}
-                    completed += 1
+            if (not (t.get("type") == "function" and isinstance(t.get("function"), dict))
+                    and isinstance(t.get("name"), str)):
+                t = {"type": "function", "function": t}
+                completed += 1
             fn = t.get("function")
             if caps.tools_defined and isinstance(fn, dict) and fn.get("parameters") is None:
                 t = {**t, "function": {**fn, "parameters": dict(M.EMPTY_PARAMETERS)}}
@@ -725,4 +724,4 @@ def _split_parallel(conv: Conversation, out: list[Finding]) -> None:
         msgs[:] = new
 
 
-__all__ = ["Options", "Media", "adapt"]
+__all__ = ["Media", "Options", "adapt"]

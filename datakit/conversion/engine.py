@@ -13,11 +13,9 @@ import functools
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-
-from typing import TYPE_CHECKING
 
 from datakit.conversion import mapping as M
 from datakit.conversion.fast import FAST
@@ -367,5 +365,16 @@ def convert_batch(batch: Any, to: str, from_: str = "auto", on_loss: str = "drop
     return out
 
 
-__all__ = ["Settings", "Outcome", "Tally", "BatchOut", "convert_object", "convert_lines",
-           "convert_batch", "ConversionError", "dumps", "POLICIES", "TARGET_COLUMNS"]
+__all__ = [
+    "POLICIES",
+    "TARGET_COLUMNS",
+    "BatchOut",
+    "ConversionError",
+    "Outcome",
+    "Settings",
+    "Tally",
+    "convert_batch",
+    "convert_lines",
+    "convert_object",
+    "dumps",
+]

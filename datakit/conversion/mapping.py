@@ -83,8 +83,8 @@ class Caps:
     needs_assistant: bool
 
 
-_TEXT_ONLY = dict(tools=False, tool_text=True, tool_ids="none", tools_defined=False, weight=False,
-                  names="none", images="none", parts=False, msg_extra=False, needs_assistant=True)
+_TEXT_ONLY = {"tools": False, "tool_text": True, "tool_ids": "none", "tools_defined": False, "weight": False,
+                  "names": "none", "images": "none", "parts": False, "msg_extra": False, "needs_assistant": True}
 
 CAPS: dict[str, Caps] = {
     "openai": Caps(system="any", tools=True, tool_text=True, tool_ids="any", tools_defined=False,

@@ -19,8 +19,19 @@ from typing import Any
 import orjson
 
 from datakit.conversion import mapping as M
-from datakit.model import (ASSISTANT, IMAGE, ROLES, SYSTEM, TEXT, TOOL, USER, Conversation,
-                           Message, Part, ToolCall)
+from datakit.model import (
+    ASSISTANT,
+    IMAGE,
+    ROLES,
+    SYSTEM,
+    TEXT,
+    TOOL,
+    USER,
+    Conversation,
+    Message,
+    Part,
+    ToolCall,
+)
 
 
 class ReadError(ValueError):

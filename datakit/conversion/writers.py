@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from datakit.conversion import mapping as M
-from datakit.model import ASSISTANT, IMAGE, SYSTEM, TEXT, TOOL, USER, Conversation, Message, Part
+from datakit.model import IMAGE, SYSTEM, TEXT, TOOL, Conversation, Message, Part
 
 
 def _public(extra: dict | None) -> dict:
