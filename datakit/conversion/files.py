@@ -181,11 +181,28 @@ def _spool(res: BatchOut, spool: str | None) -> BatchOut:
     file to the output with ``sendfile`` instead."""
     if spool is not None and res.out:
         fd, name = tempfile.mkstemp(dir=spool, suffix=".part")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(b"".join(res.out))
+        try:
+            _write_all(fd, res.out)
+        finally:
+            os.close(fd)
         res.out = []
         res.part = name
     return res
+
+
+def _write_all(fd: int, chunks: list[bytes]) -> None:
+    """Write byte strings to a file descriptor without joining them first."""
+    if not hasattr(os, "writev"):
+        chunks = [b"".join(chunks)]
+    step = 512  # below every platform's IOV_MAX
+    for i in range(0, len(chunks), step):
+        part = chunks[i:i + step]
+        n = os.writev(fd, part) if len(part) > 1 and hasattr(os, "writev") else 0
+        total = sum(map(len, part))
+        if n < total:
+            rest = memoryview(b"".join(part))[n:]
+            while rest:
+                rest = rest[os.write(fd, rest):]
 
 
 def _work_lines(args: tuple[list[bytes], Settings, str, str | None]) -> BatchOut:
