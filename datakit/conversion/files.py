@@ -4,7 +4,11 @@
   (also ``.gz``/``.zst``), ``.json`` holding an array, ``.parquet`` and DashScope
   image ``.zip`` archives (read with :mod:`datakit.io.safezip`).
 * Streaming in constant memory: raw lines go to worker processes in batches, at
-  most ``2 × workers`` batches in flight, and come back in order.
+  most ``2 × workers`` batches in flight, and come back in order. Workers write
+  their output lines to part files in a hidden spool directory beside the output
+  (``.datakit-convert-*``) and the parent appends them, in order, with
+  ``sendfile``; the spool is removed at the end of every run, also an
+  interrupted one (only a SIGKILL of the parent can leave it behind).
 * The output is written to a temporary file and renamed at the end (and the
   rejects file likewise). Under ``on_loss="error"`` with any example rejected,
   the output is not written at all: the run reports every problem instead.
