@@ -231,6 +231,8 @@ def convert_lines(lines: list[bytes], settings: Settings, path: str = "<lines>",
             fast = functools.partial(fast, cache=cache)
     src_name = settings.source
     out_lines = res.out
+    orjson_dumps = orjson.dumps
+    n_fast = 0  # examples written by the direct path (counted once, at the end)
     for i, raw in enumerate(lines):
         try:
             obj = loads(raw)  # JSON allows the trailing newline; BOM and blank lines fail here
@@ -256,14 +258,15 @@ def convert_lines(lines: list[bytes], settings: Settings, path: str = "<lines>",
         if fast is not None:
             done = fast(obj)
             if done is not None:
-                tally.read += 1
-                tally.written += 1
-                tally.sources[src_name] += 1
+                n_fast += 1
                 if done[1]:  # only C05x changes come this way
                     tally.changed += 1
                     for f in done[1]:
                         tally.changes[f.code] += 1
-                out_lines.append(dumps(done[0]))
+                try:
+                    out_lines.append(orjson_dumps(done[0], option=_NEWLINE))
+                except (TypeError, orjson.JSONEncodeError):
+                    out_lines.append(dumps(done[0]))
                 continue
         line_no = first_line + i
         out = convert_object(obj, settings, media, images_out, fast=fast is None)
@@ -275,6 +278,10 @@ def convert_lines(lines: list[bytes], settings: Settings, path: str = "<lines>",
             res.out.append(dumps(out.obj))
         else:
             res.rejects.append(reject_record(path, line_no, out.findings, obj))
+    if n_fast:
+        tally.read += n_fast
+        tally.written += n_fast
+        tally.sources[src_name] += n_fast
     return res
 
 
