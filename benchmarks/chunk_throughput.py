@@ -67,7 +67,7 @@ def main() -> int:
     args = p.parse_args()
 
     split = shutil.which("split")
-    with DataStore(args.keep, args.data_dir, args.seed) as store:
+    with DataStore(args.keep, args.data_dir, args.seed, args.bytecode_cache) as store:
         path = store.dataset("openai", args.size_mb)
         size = describe_input(path)
         split_dir = store.scratch / "split"

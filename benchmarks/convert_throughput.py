@@ -14,12 +14,9 @@ Every output is deleted and dirty pages are flushed with ``sync`` before each
 run (untimed), so that no command pays for another's write-back or for
 unlinking an old output.
 
-Byte code: an installed datakit has compiled ``.pyc`` files; a checkout run with
-``PYTHONDONTWRITEBYTECODE=1`` (as in some sandboxes) recompiles ~60 modules at
-every start, about 0.15 s on a slow 2-core machine. datakit therefore runs with
-a byte-code cache in the scratch directory (``PYTHONPYCACHEPREFIX``, filled by
-one untimed warm-up run; nothing is written into the source tree). Pass
-``--no-bytecode-cache`` to measure with the environment as it is.
+Byte code: every command runs with a scratch byte-code cache, as an installed
+package has (see ``_common.use_bytecode_cache``); ``--no-bytecode-cache`` turns
+it off.
 
 Target: datakit convert reaches ≥ 50 % of the floor's MB/s.
 """
@@ -72,11 +69,9 @@ def main() -> int:
     p = common_parser(__doc__.split("\n\n")[0])
     p.add_argument("--workers", type=int, default=None,
                    help="DATAKIT_WORKERS for datakit convert (default: datakit's default)")
-    p.add_argument("--no-bytecode-cache", dest="bytecode_cache", action="store_false",
-                   help="run datakit with the environment's byte-code settings as they are")
     args = p.parse_args()
 
-    with DataStore(args.keep, args.data_dir, args.seed) as store:
+    with DataStore(args.keep, args.data_dir, args.seed, args.bytecode_cache) as store:
         path = store.dataset("sharegpt", args.size_mb)
         size = describe_input(path)
         floor_out = store.scratch / "floor.jsonl"
@@ -86,17 +81,6 @@ def main() -> int:
                           "-o", str(dk_out), "--on-loss", "drop", "--rejects", str(dk_rejects),
                           "--force", "--quiet")
         env = env_with(workers=args.workers)
-        if args.bytecode_cache:
-            env.pop("PYTHONDONTWRITEBYTECODE", None)
-            env["PYTHONPYCACHEPREFIX"] = str(store.scratch / "pycache")
-            tiny = store.scratch / "warmup.jsonl"
-            with open(path, "rb") as src, open(tiny, "wb") as dst:
-                dst.write(src.readline())
-            warm = datakit_cmd("convert", str(tiny), "--from", "sharegpt", "--to", "mistral",
-                               "-o", str(store.scratch / "warmup.out.jsonl"), "--on-loss",
-                               "drop", "--force", "--quiet")
-            subprocess.run(warm, env=env, check=False, capture_output=True)
-        print(f"byte-code cache: {'on' if args.bytecode_cache else 'as the environment says'}")
         specs = [
             Spec("floor: orjson.loads + dumps per line", python_cmd(FLOOR_CODE, str(path),
                                                                     str(floor_out)),

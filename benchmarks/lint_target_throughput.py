@@ -52,7 +52,7 @@ def main() -> int:
     )
     args = p.parse_args()
 
-    with DataStore(args.keep, args.data_dir, args.seed) as store:
+    with DataStore(args.keep, args.data_dir, args.seed, args.bytecode_cache) as store:
         path = store.dataset("openai", args.size_mb)
         size = describe_input(path)
         env = env_with(args.workers)

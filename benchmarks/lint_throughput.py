@@ -72,7 +72,7 @@ def main() -> int:
     p.add_argument("--no-rss-scale", dest="rss_scale", action="store_false")
     args = p.parse_args()
 
-    with DataStore(args.keep, args.data_dir, args.seed) as store:
+    with DataStore(args.keep, args.data_dir, args.seed, args.bytecode_cache) as store:
         path = store.dataset("openai", args.size_mb)
         size = describe_input(path)
         specs = [

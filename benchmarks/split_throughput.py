@@ -46,7 +46,7 @@ with open(sys.argv[1], "rb") as src, open(sys.argv[2], "wb") as t, open(sys.argv
 def main() -> int:
     p = common_parser(__doc__.split("\n\n")[0])
     args = p.parse_args()
-    with DataStore(args.keep, args.data_dir, args.seed) as store:
+    with DataStore(args.keep, args.data_dir, args.seed, args.bytecode_cache) as store:
         path = store.dataset("openai", args.size_mb)
         size = describe_input(path)
         out = store.scratch

@@ -209,9 +209,32 @@ class _Usage(Exception):
 
 PLUGINS = ("datakit.cli_stats", "datakit.cli_convert", "datakit.cli_split", "datakit.cli_chunk",
            "datakit.cli_fix")
+# command -> the plugin module that defines it; lets `build_parser` import only what the
+# command being run needs (each plugin pulls in its own machinery at parser-build time).
+PLUGIN_COMMANDS = {
+    "stats": "datakit.cli_stats",
+    "convert": "datakit.cli_convert",
+    "split": "datakit.cli_split",
+    "check-split": "datakit.cli_split",
+    "chunk": "datakit.cli_chunk",
+    "verify": "datakit.cli_chunk",
+    "fix": "datakit.cli_fix",
+}
+BUILTIN_COMMANDS = {"lint": "_add_lint", "rules": "_add_rules", "targets": "_add_targets"}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_of(argv: Sequence[str] | None) -> str | None:
+    """The subcommand named on the command line, when the global options allow knowing it."""
+    for arg in (sys.argv[1:] if argv is None else argv):
+        if arg.startswith("-"):
+            return None  # --help/--version (or a mistake): build the whole parser
+        return arg
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``command``, only that subcommand is defined (faster
+    start-up), otherwise all of them (for ``--help`` and usage errors)."""
     import importlib
     import importlib.util
 
@@ -219,6 +242,14 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "datasets for every major provider.")
     parser.add_argument("--version", action="version", version=f"datakit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    if command in ("rule",):
+        command = "rules"
+    if command in BUILTIN_COMMANDS:
+        globals()[BUILTIN_COMMANDS[command]](sub)
+        return parser
+    if command in PLUGIN_COMMANDS:
+        importlib.import_module(PLUGIN_COMMANDS[command]).add_parsers(sub)
+        return parser
     _add_lint(sub)
     _add_rules(sub)
     _add_targets(sub)
@@ -234,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from datakit.linter.run import UsageError
     from datakit.targets import UnknownTarget
 
-    parser = build_parser()
+    parser = build_parser(_command_of(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)

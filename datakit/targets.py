@@ -205,8 +205,10 @@ class TargetRuntime:
     _framing: dict = field(default_factory=dict)
 
     def check_example(self, obj: dict, body: bytes, fmt_id: str, stats: list, line_no: int,
-                      example: int, schema_ok: bool) -> list[Finding]:
-        return _check_example()(self, obj, body, fmt_id, line_no, example, schema_ok)
+                      example: int, schema_ok: bool,
+                      format_findings: list[Finding] | None = None) -> list[Finding]:
+        return _check_example()(self, obj, body, fmt_id, line_no, example, schema_ok,
+                                format_findings)
 
 
 @functools.lru_cache(maxsize=1)

@@ -263,6 +263,11 @@ def test_every_assistant_turn_weight_zero(write_jsonl):
     path = write_jsonl("weights.jsonl", rows)
     _, doc = lint_json(path, "--target", "openai")
     assert [d["line"] for d in with_code(doc, "L005")] == [7]
+    # one finding per example: the target's L005 replaces the format's R009 warning
+    assert with_code(doc, "R009") == []
+    _, plain = lint_json(path)
+    assert [d["line"] for d in with_code(plain, "R009")] == [7]
+    assert with_code(plain, "L005") == []
 
 
 def test_every_limit_rule_is_documented():

@@ -224,7 +224,7 @@ def lint_lines(
         if target is not None:
             try:
                 findings.extend(target.check_example(obj, body, fmt_id, res.stats, line_no,
-                                                     example, schema_ok))
+                                                     example, schema_ok, findings))
             except Exception as exc:  # noqa: BLE001
                 findings.append(Finding("X001", f"internal error in target checks: "
                                                 f"{type(exc).__name__}: {exc}"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import glob
 import io
-import multiprocessing
 import os
 import sys
 import zipfile
@@ -165,6 +164,8 @@ def _merge(total: BatchResult, part: BatchResult, line_off: int, ex_off: int) ->
 
 
 def _pool(workers: int):
+    import multiprocessing  # only when sharding (~12 ms of start-up otherwise)
+
     method = "fork" if sys.platform.startswith("linux") else None
     return multiprocessing.get_context(method).Pool(workers)
 

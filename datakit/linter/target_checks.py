@@ -84,21 +84,21 @@ def _special_tokens(obj: dict, body: bytes, fmt: str, mistral: bool) -> list[Fin
     return out
 
 
-def _nothing_to_train(obj: dict, body: bytes, fmt: str) -> list[Finding]:
-    if fmt not in ("openai", "mistral") or b'"weight"' not in body:
-        return []
-    msgs = obj.get("messages")
-    if not isinstance(msgs, list):
-        return []
-    weights = [m.get("weight", 1) for m in msgs if isinstance(m, dict) and m.get("role") == "assistant"]
-    if weights and all(w == 0 for w in weights):
-        return [Finding("L005", f"all {len(weights)} assistant message(s) have weight 0: this example "
-                                "trains nothing; set weight 1 on at least one or drop it", "/messages")]
-    return []
+def _nothing_to_train(format_findings: list[Finding]) -> None:
+    """Raise the format's R009 warning (every assistant turn has weight 0) to the target's
+    L005 error, in place: one finding per example, not both."""
+    for k, f in enumerate(format_findings):
+        if f.code == "R009":
+            format_findings[k] = Finding(
+                "L005", f"{f.message.split(', so')[0]}: the example is billed but trains "
+                        "nothing; set weight 1 on at least one assistant turn or drop it",
+                f.pointer)
 
 
 def check_example(rt, obj: dict, body: bytes, fmt: str, line_no: int, example: int,
-                  schema_ok: bool) -> list[Finding]:
+                  schema_ok: bool, format_findings: list[Finding] | None = None) -> list[Finding]:
+    """Target findings of one example. ``format_findings`` (the format's own findings for
+    it) may be edited in place where the target decides a finding's rule."""
     t = rt.target
     if fmt not in t.formats:
         return []  # reported once per file by file_checks
@@ -106,8 +106,8 @@ def check_example(rt, obj: dict, body: bytes, fmt: str, line_no: int, example: i
     # cheap byte scans first: most lines need neither check
     findings = (_special_tokens(obj, body, fmt, mistral)
                 if mistral or b"|" in body else [])
-    if b'"weight"' in body:
-        findings += _nothing_to_train(obj, body, fmt)
+    if format_findings:
+        _nothing_to_train(format_findings)
     limit = t.max_tokens
     if not limit or not schema_ok:
         return findings

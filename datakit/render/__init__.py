@@ -8,28 +8,36 @@ prints it.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
-from datakit.render import statistics as _statistics
-from datakit.render.github import render_github
-from datakit.render.junit import render_junit
-from datakit.render.machine import render_json, render_json_lines
-from datakit.render.sarif import render_sarif
-from datakit.render.text import render_concise, render_full
 from datakit.report import Report
 
 Renderer = Callable[..., str]
 
-RENDERERS: dict[str, Renderer] = {
-    "concise": render_concise,
-    "full": render_full,
-    "json": render_json,
-    "json-lines": render_json_lines,
-    "github": render_github,
-    "sarif": render_sarif,
-    "junit": render_junit,
+# format -> (module, function); a renderer's module is imported on first use, so that
+# `datakit lint` pays only for the renderer it prints with (junit pulls in xml.etree).
+_RENDERER_SPECS: dict[str, tuple[str, str]] = {
+    "concise": ("text", "render_concise"),
+    "full": ("text", "render_full"),
+    "json": ("machine", "render_json"),
+    "json-lines": ("machine", "render_json_lines"),
+    "github": ("github", "render_github"),
+    "sarif": ("sarif", "render_sarif"),
+    "junit": ("junit", "render_junit"),
 }
-FORMATS: tuple[str, ...] = tuple(RENDERERS)
+
+
+def renderer(fmt: str) -> Renderer:
+    """The render function of output format ``fmt``."""
+    try:
+        module, name = _RENDERER_SPECS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}") from None
+    return getattr(importlib.import_module(f"datakit.render.{module}"), name)
+
+
+FORMATS: tuple[str, ...] = tuple(_RENDERER_SPECS)
 DEFAULT_FORMAT = "concise"
 
 
@@ -47,13 +55,14 @@ def render(
     ruff's ``--statistics`` does: a JSON array for ``json``, one object a line for
     ``json-lines`` and a text table for every other format.
     """
-    if fmt not in RENDERERS:
-        raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    fn = renderer(fmt)
     if statistics:
+        from datakit.render import statistics as _statistics
+
         if fmt in ("json", "json-lines"):
             return _statistics.render_json(report, lines=fmt == "json-lines")
         return _statistics.render_table(report, color=color)
-    return RENDERERS[fmt](report, color=color, show_fixes=show_fixes)
+    return fn(report, color=color, show_fixes=show_fixes)
 
 
-__all__ = ["DEFAULT_FORMAT", "FORMATS", "RENDERERS", "render"]
+__all__ = ["DEFAULT_FORMAT", "FORMATS", "render", "renderer"]

@@ -482,9 +482,33 @@ def parameters_problem(params: dict) -> str | None:
     return verdict
 
 
+# The same tools list usually repeats on many lines: remember the names and findings of
+# each distinct list (by its serialised bytes) instead of walking it again.
+_TOOLS_CACHE: dict[tuple[str, bool, bytes], tuple[frozenset[str], tuple[Finding, ...]]] = {}
+_TOOLS_CACHE_MAX = 1024
+
+
 def tool_names(tools: Any, base: str, out: list[Finding], *, legacy: bool = False) -> set[str]:
     """Names defined by a ``tools`` list (or legacy ``functions`` list), checking each
     definition (T014, T016, T019) on the way."""
+    if tools.__class__ is not list or not tools:
+        return set()
+    try:
+        key = (base, legacy, orjson.dumps(tools))
+    except (TypeError, orjson.JSONEncodeError):
+        return _tool_names(tools, base, out, legacy=legacy)
+    hit = _TOOLS_CACHE.get(key)
+    if hit is None:
+        found: list[Finding] = []
+        names = frozenset(_tool_names(tools, base, found, legacy=legacy))
+        if len(_TOOLS_CACHE) >= _TOOLS_CACHE_MAX:
+            _TOOLS_CACHE.clear()
+        hit = _TOOLS_CACHE[key] = (names, tuple(found))
+    out.extend(hit[1])
+    return set(hit[0])
+
+
+def _tool_names(tools: Any, base: str, out: list[Finding], *, legacy: bool = False) -> set[str]:
     names: set[str] = set()
     if not isinstance(tools, list):
         return names
