@@ -46,6 +46,7 @@ def lint_records(source: Any, opts, label: str) -> Report:
     from datakit.linter.kernel import KernelConfig
     from datakit.report import FileResult
     from datakit.rules import registry
+    from datakit.rules.registry import Finding
 
     # Streamed like a file: only the first lines (for format detection) are held at once.
     lines = sources.to_lines(sources.iter_records(source))
@@ -56,6 +57,9 @@ def lint_records(source: Any, opts, label: str) -> Report:
     res = run_kernel_on_lines(itertools.chain(head, lines), cfg)
     diags = res.diagnostics + [registry.diagnostic(f, path=label, line=ln, example=None)
                                for ln, f in s.findings]
+    if res.examples == 0:
+        diags.append(registry.diagnostic(
+            Finding("J010", f"{label} holds no examples; there is nothing to train on"), path=label, line=None, example=None))
     diags += duplicate_checks(label, res)
     if opts.target and s.format:
         from datakit.targets import file_checks

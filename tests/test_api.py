@@ -150,3 +150,15 @@ def test_max_per_rule_through_the_api(write_jsonl):
     assert [d.code for d in report.diagnostics].count("S003") == 2
     assert report.summary["hidden"] >= 4 and report.summary["by_code"]["S003"] == 6
     assert not report.ok
+
+
+def test_empty_records_are_reported_like_an_empty_file(tmp_path):
+    import pandas as pd
+
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    assert [d.code for d in datakit.lint(empty).diagnostics] == ["J010"]
+    for source, label in (([], "<records>"), (pd.DataFrame({"messages": []}), "<DataFrame>")):
+        report = datakit.lint(source)
+        assert [(d.code, d.path) for d in report.diagnostics] == [("J010", label)]
+        assert not report.ok

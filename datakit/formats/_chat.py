@@ -113,21 +113,24 @@ def q(value: Any) -> str:
     return f'"{s}"'
 
 
-def check_call(call: Any, ptr: str, out: list[Finding]) -> str | None:
-    """T014 and T009–T013 on one tool call; returns the called name (or None)."""
+def check_call(call: Any, ptr: str, out: list[Finding], *, legacy: bool = False) -> str | None:
+    """T014 and T009–T013 on one tool call; returns the called name (or None).
+
+    ``legacy``: ``call`` is a deprecated ``function_call`` object at ``ptr`` itself
+    (its name and arguments sit directly in it, not under ``function``)."""
     if not isinstance(call, dict):
         return None
-    fn = call.get("function")
+    fn, sub = (call, "") if legacy else (call.get("function"), "/function")
     if not isinstance(fn, dict):
         return None
     name = fn.get("name")
     if name.__class__ is not str or FUNCTION_NAME.fullmatch(name) is None:
-        check_function_name(name, f"{ptr}/function/name", out)
+        check_function_name(name, f"{ptr}{sub}/name", out)
     if "arguments" in fn:
         args = fn["arguments"]
         # the common case, JSON text of an object, without building a pointer
         if args.__class__ is not str or _decoded_class(args) is not dict:
-            check_arguments(args, f"{ptr}/function/arguments", out)
+            check_arguments(args, f"{ptr}{sub}/arguments", out)
     return name if isinstance(name, str) else None
 
 
@@ -381,7 +384,7 @@ def _walk_full(
                             f"message {i} uses the deprecated \"function_call\"; use "
                             "\"tool_calls\" (datakit fix rewrites it)"), f"{base}/{i}/function_call"))
                     if isinstance(fc, dict):
-                        name = check_call({"function": fc}, f"{base}/{i}/function_call", out)
+                        name = check_call(fc, f"{base}/{i}/function_call", out, legacy=True)
                         if name is not None:
                             legacy_called.append((name, f"{base}/{i}/function_call", i))
                         has_calls = True
