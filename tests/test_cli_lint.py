@@ -155,3 +155,33 @@ def test_rule_prints_the_registered_docs_for_each_family():
         r = run_cli("rule", code.lower())  # codes are case-insensitive
         assert r.returncode == 0, r.stderr
         assert RULES[code].name in r.stdout and RULES[code].doc in r.stdout
+
+
+def test_lint_imports_only_what_linting_needs(write_jsonl):
+    """Start-up: `datakit lint` builds only its own parser and one renderer, so the
+    machinery of convert, chunk, split and fix is never imported."""
+    import subprocess
+    import sys
+
+    path = write_jsonl("ok.jsonl", [{"messages": [{"role": "user", "content": "q"},
+                                                 {"role": "assistant", "content": "a"}]}])
+    code = ("import sys; from datakit.cli import main; "
+            f"rc = main(['lint', {str(path)!r}, '--output-format', 'json', '--workers', '1']); "
+            "print(rc, sorted(m for m in sys.modules if m.startswith(('datakit', 'multiprocessing', "
+            "'xml'))), file=sys.stderr)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    rc, _, mods = r.stderr.strip().splitlines()[-1].partition(" ")
+    assert rc == "0", r.stderr
+    for heavy in ("datakit.conversion", "datakit.chunking", "datakit.splitting", "datakit.fixing",
+                  "datakit.render.junit", "datakit.render.sarif", "multiprocessing", "xml"):
+        assert f"'{heavy}" not in mods, (heavy, mods)
+    assert "'datakit.render.machine'" in mods
+
+
+def test_every_command_is_listed_when_the_command_is_unknown():
+    r = run_cli("no-such-command")
+    assert r.returncode == 2
+    for command in ("lint", "rules", "targets", "stats", "convert", "split", "check-split",
+                    "chunk", "verify", "fix"):
+        assert command in r.stderr
+    assert "Traceback" not in r.stderr
