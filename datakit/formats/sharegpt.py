@@ -82,10 +82,14 @@ def check(obj: dict, ctx: CheckContext) -> list[Finding]:
                     f"/conversations/{last_idx}"))
         if kind == "function_call" and isinstance(value, str):
             ok, call = decode_json(value)
-            if not (ok and isinstance(call, dict) and isinstance(call.get("name"), str)):
+            # one call, or a non-empty list of parallel calls (LLaMA-Factory's convention)
+            calls = call if ok and isinstance(call, list) and call else [call]
+            if not (ok and all(isinstance(c, dict) and isinstance(c.get("name"), str)
+                               for c in calls)):
                 out.append(Finding("T020", (
                     f"turn {i} is a function_call whose value is not the JSON text of an object "
-                    "with \"name\" and \"arguments\"; write it as JSON"), f"{ptr}/value"))
+                    "with \"name\" and \"arguments\" (or of a list of such objects for "
+                    "parallel calls); write it as JSON"), f"{ptr}/value"))
         elif "value" in m and blank(value) is True:
             if kind == "gpt":
                 out.append(Finding("R012", (

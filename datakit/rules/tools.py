@@ -314,8 +314,10 @@ define("T019", "duplicate-tool-definition", "warning", """
 define("T020", "invalid-sharegpt-tool-json", "error", """
     ## What it does
     Flags ShareGPT tool data that is not the JSON text the convention expects: a
-    `function_call` turn whose `value` is not a JSON object with a `name`, or a top-level
-    `tools` string that is not a JSON array.
+    `function_call` turn whose `value` is not a JSON object with a `name` (or, for
+    parallel calls, a non-empty JSON array of such objects, whose results then travel as
+    one `observation` holding a JSON array of result strings), or a top-level `tools`
+    string that is not a JSON array.
 
     ## Why is this bad?
     LLaMA-Factory and the converters decode both; a value that does not decode loses the
