@@ -445,6 +445,11 @@ def chunk(
         raise ChunkError(f"{out}: exists and is not a directory")
 
     with materialised(source) as (path, display):
+        what = reader.not_jsonl(path) if display == path else None
+        if what is not None:
+            raise ChunkError(f"{display}: the file holds {what}, not JSON Lines; chunks are "
+                             f"whole lines copied byte for byte, so convert it first: "
+                             f"datakit convert {display} --to FORMAT -o OUT.jsonl")
         stem = stem or (stem_of(path) if display == path else "data")
         if stem in (".", "..") or os.sep in stem or (os.altsep and os.altsep in stem):
             raise ChunkError(f"stem {stem!r} must be a plain file name prefix")

@@ -270,6 +270,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    import gc
+
+    # Everything imported so far lives as long as the process: keep the collector from
+    # traversing it again on every full collection (parsing allocates millions of
+    # short-lived objects), and keep forked workers' copies of it untouched.
+    gc.freeze()
     try:
         return int(args.handler(args) or 0)
     except (UsageError, _Usage, ConfigError, UnknownTarget, OutputExists, KeyError) as e:

@@ -595,6 +595,11 @@ def split(source: Any, train: str | os.PathLike | None = None,
             raise SplitError(f"{label}: no such file")
         if os.path.isdir(label):
             raise SplitError(f"{label}: is a directory, not a JSONL file")
+        what = reader.not_jsonl(label)
+        if what is not None:
+            raise SplitError(f"{label}: the file holds {what}, not JSON Lines; split copies "
+                             f"lines byte for byte, so convert it first: datakit convert "
+                             f"{label} --to FORMAT -o OUT.jsonl")
         if train is not None and any(os.path.exists(p) and os.path.samefile(label, p)
                                      for p in (tp, vp)):
             raise SplitError("an output path is the input file; the input is never overwritten")

@@ -385,6 +385,10 @@ def stats(source: Any, target: str | None = None, *, format: str = "auto",
     for label, lines in jobs:
         head = lines[:64] if lines is not None else _head(label)
         sn = sniff(head, format, _chat_default(spec))
+        if sn.not_jsonl:
+            what = reader.document_kind(next((ln for ln in head if ln.strip()), b""))
+            raise StatsError(f"{label}: the file holds {what}, not JSON Lines; convert it "
+                             f"first: datakit convert {label} --to FORMAT -o OUT.jsonl")
         if sn.format is None:
             raise StatsError(f"{label}: cannot recognise the format; pass format=/--format")
         fmt_seen = fmt_seen or sn.format

@@ -103,3 +103,32 @@ def iter_batches(lines: Iterator[bytes], batch_bytes: int = 4 << 20) -> Iterator
             size = 0
     if batch:
         yield batch
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def document_kind(first_line: bytes) -> str | None:
+    """What a file whose first non-blank line is ``first_line`` holds when it is not JSON
+    Lines: ``"a JSON array"``, ``"one pretty-printed JSON object"``, or None (JSONL)."""
+    stripped = first_line.lstrip(_BOM).strip()
+    if stripped.startswith(b"["):
+        return "a JSON array"
+    if stripped == b"{":
+        return "one pretty-printed JSON object"
+    return None
+
+
+def not_jsonl(path: str | os.PathLike, max_lines: int = 64) -> str | None:
+    """:func:`document_kind` of a file, from its first non-blank line (None when the file
+    looks like JSON Lines, is empty or cannot be read: the caller's own read reports that)."""
+    try:
+        with open_binary(path) as fh:
+            for i, line in enumerate(fh):
+                if line.strip():
+                    return document_kind(line)
+                if i >= max_lines:
+                    break
+    except Exception:  # noqa: BLE001 - unreadable or corrupt: the real read reports it
+        return None
+    return None

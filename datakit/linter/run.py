@@ -96,10 +96,9 @@ def sniff(head_lines: list[bytes], fmt: str, chat_default: str) -> Sniff:
     """Decide the file's format from its first lines (or take the given one)."""
     s = Sniff()
     first = next((ln for ln in head_lines if ln.strip()), b"")
-    stripped = first.lstrip(BOM).strip()
-    if stripped.startswith(b"[") or stripped in (b"{",):
+    what = reader.document_kind(first)
+    if what is not None:
         s.not_jsonl = True
-        what = "a JSON array" if stripped.startswith(b"[") else "one pretty-printed JSON object"
         s.findings.append((1, Finding(
             "J009", f"the file looks like {what}, not JSON Lines (one object per line); "
                     "convert it with `datakit convert FILE --to FORMAT -o OUT.jsonl`", column=1)))
