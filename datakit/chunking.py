@@ -435,6 +435,22 @@ def chunk(
     :class:`ChunkError` for a line over the limit, :class:`OutputExists` when an
     output exists and ``force`` is false.
     """
+    created = not os.path.exists(os.fspath(out_dir))
+    try:
+        return _chunk(source, out_dir, max_bytes=max_bytes, target=target, max_lines=max_lines,
+                      mode=mode, stem=stem, force=force, progress=progress)
+    except BaseException:
+        # a failed run leaves nothing behind: not even the output directory it created
+        out = os.fspath(out_dir)
+        if created and os.path.isdir(out) and not os.listdir(out):
+            with contextlib.suppress(OSError):
+                os.rmdir(out)
+        raise
+
+
+def _chunk(source: Any, out_dir: str | os.PathLike, *, max_bytes: int | str | None,
+           target: str | None, max_lines: int | None, mode: str, stem: str | None,
+           force: bool, progress: bool | None) -> ChunkResult:
     if mode not in MODES:
         raise ChunkError(f"unknown mode {mode!r} (known: {', '.join(MODES)})")
     limit, line_limit = _resolve_limits(max_bytes, target, max_lines)

@@ -259,6 +259,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _is_decompression_error(e: BaseException) -> bool:
+    """gzip's EOFError (a truncated stream), or an error of zlib or zstandard."""
+    mod = type(e).__module__
+    return isinstance(e, EOFError) or mod == "zlib" or mod.startswith("zstandard")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from datakit.config import ConfigError
     from datakit.io.atomic import OutputExists
@@ -287,12 +293,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except OSError as e:
-        print(f"datakit: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"datakit: error: {where}{e.strerror or e}", file=sys.stderr)
         return EXIT_USAGE
+
     except KeyboardInterrupt:
         print("datakit: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # noqa: BLE001 - internal error: exit 2, short message
+        if _is_decompression_error(e):
+            print(f"datakit: error: a compressed input is truncated or corrupt ({e}); test it "
+                  "with gzip -t / zstd -t, or decompress it to find the damage", file=sys.stderr)
+            return EXIT_USAGE
         if os.environ.get("DATAKIT_DEBUG"):
             traceback.print_exc()
         print(f"datakit: internal error: {type(e).__name__}: {e} "

@@ -8,9 +8,11 @@ is split between shards.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
 import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -19,16 +21,121 @@ BUFFER = 1 << 20
 COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd")
 
 
-def open_binary(path: str | os.PathLike) -> BinaryIO:
-    """Open a possibly compressed file for binary reading."""
-    p = os.fspath(path)
-    if p.endswith(".gz"):
-        return gzip.open(p, "rb")  # type: ignore[return-value]
-    if p.endswith((".zst", ".zstd")):
+class CorruptInput(OSError):
+    """A compressed input that is not what its suffix says, or is damaged; ``filename``
+    names it, so every command reports it as ``datakit: error: PATH: what``."""
+
+
+_MAGIC = {".gz": (b"\x1f\x8b", "gzip"), ".zst": (b"\x28\xb5\x2f\xfd", "zstd"),
+          ".zstd": (b"\x28\xb5\x2f\xfd", "zstd")}
+
+
+def _check_magic(p: str, suffix: str) -> None:
+    magic, kind = _MAGIC[suffix]
+    with open(p, "rb") as fh:
+        head = fh.read(len(magic))
+    if head and head != magic:
+        raise CorruptInput(errno.EINVAL, f"not a {kind} file (it does not start with the {kind} "
+                                         f"signature); decompress or rename it", p)
+
+
+def _damaged(p: str, kind: str, e: BaseException) -> CorruptInput:
+    return CorruptInput(errno.EINVAL, f"the {kind} stream is truncated or corrupt ({e}); test "
+                                      f"it with `{kind} -t` or re-create it", p)
+
+
+class _GzipReader(gzip.GzipFile):
+    """gzip input whose damage is reported with the file's name (gzip raises a bare
+    EOFError or zlib.error somewhere in the middle of a run)."""
+
+    def read(self, size=-1):
+        try:
+            return super().read(size)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+            raise _damaged(self.name, "gzip", e) from None
+
+    def read1(self, size=-1):
+        try:
+            return super().read1(size)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+            raise _damaged(self.name, "gzip", e) from None
+
+    def readline(self, size=-1):
+        try:
+            return super().readline(size)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+            raise _damaged(self.name, "gzip", e) from None
+
+
+class _ZstdRaw(io.RawIOBase):
+    """zstd input through a decompression object, fed in small pieces: unlike
+    zstandard's stream reader, it knows when the input ends inside a frame (a truncated
+    file), and a small piece bounds what one call can inflate to. Damage is reported
+    with the file's name."""
+
+    PIECE = 16 << 10
+
+    def __init__(self, path: str) -> None:
         import zstandard
 
-        fh = open(p, "rb")
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(fh, closefd=True))
+        self._path = path
+        self._error = zstandard.ZstdError
+        self._dctx = zstandard.ZstdDecompressor()
+        self._dobj = self._dctx.decompressobj()
+        self._src = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self._out = b""
+        self._pos = 0
+        self._frames = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def _fill(self) -> bool:
+        """Decompress more input; False at the end of the file."""
+        while True:
+            piece = self._src.read(self.PIECE)
+            if not piece:
+                if self._frames and not self._dobj.eof:
+                    raise _damaged(self._path, "zstd", "the file ends inside a frame")
+                return False
+            try:
+                out = self._dobj.decompress(piece)
+                self._frames = 1
+                while self._dobj.eof and self._dobj.unused_data:  # concatenated frames
+                    rest = self._dobj.unused_data
+                    self._dobj = self._dctx.decompressobj()
+                    out += self._dobj.decompress(rest)
+            except self._error as e:
+                raise _damaged(self._path, "zstd", e) from None
+            if out:
+                self._out, self._pos = out, 0
+                return True
+
+    def readinto(self, b) -> int:
+        if self._pos >= len(self._out) and not self._fill():
+            return 0
+        n = min(len(b), len(self._out) - self._pos)
+        b[:n] = self._out[self._pos:self._pos + n]
+        self._pos += n
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self._src.close()
+        super().close()
+
+
+def open_binary(path: str | os.PathLike) -> BinaryIO:
+    """Open a possibly compressed file for binary reading. A ``.gz`` / ``.zst`` file
+    without its format's signature raises :class:`CorruptInput` at once, and damage
+    found later while reading raises it too, always with the file's name."""
+    p = os.fspath(path)
+    if p.endswith(".gz"):
+        _check_magic(p, ".gz")
+        return _GzipReader(p, "rb")  # type: ignore[return-value]
+    if p.endswith((".zst", ".zstd")):
+        _check_magic(p, ".zst")
+        return io.BufferedReader(_ZstdRaw(p), buffer_size=BUFFER)  # type: ignore[return-value]
     return open(p, "rb", buffering=BUFFER)
 
 
