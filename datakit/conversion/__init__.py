@@ -72,7 +72,9 @@ def convert(
     data and leaves the output file unwritten when any example cannot be converted
     without loss; ``"warn"`` writes lossy examples and reports them; ``"drop"`` leaves
     them out and records them (``rejects`` file, or ``summary.rejected_data``).
-    ``return_summary=True`` returns ``(data, summary)`` for in-memory sources.
+    ``return_summary=True`` returns ``(data, summary)`` for in-memory sources; with
+    ``output`` they are also written there as JSON Lines (atomically, nulls that a
+    DataFrame or Dataset fills in left out; ``force`` to overwrite).
     """
     from datakit import sources
     from datakit.conversion.engine import Settings
@@ -103,7 +105,31 @@ def convert(
             data = rows
     if on_loss == "error" and summary.rejected_total:
         raise _error(summary)
+    if output is not None:
+        summary.output = _write_jsonl(data, output, force)
     return (data, summary) if return_summary else data
+
+
+def _write_jsonl(data: Any, output: str | os.PathLike, force: bool) -> str:
+    """Write converted in-memory examples to ``output`` as JSON Lines, atomically: one
+    compact UTF-8 line each, without the nulls that DataFrames and Datasets fill in for
+    keys a row does not have (a target rejects `"tools": null`)."""
+    import json
+
+    import orjson
+
+    from datakit import sources
+    from datakit.io.atomic import atomic_write
+
+    dest = os.fspath(output)
+    with atomic_write(dest, overwrite=force) as fh:
+        for obj in sources.iter_records(data):  # DataFrame/Dataset rows: nulls stripped
+            try:
+                fh.write(orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE))
+            except TypeError:  # an integer beyond 64 bits: the stdlib keeps it exact
+                fh.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+                         + b"\n")
+    return dest
 
 
 def _error(summary: Any) -> Exception:
@@ -155,6 +181,8 @@ def _convert_dataset(ds: Any, settings: Any, num_proc: int | None) -> tuple[Any,
 
     from datakit.conversion.engine import Tally
     from datakit.conversion.summary import ConversionSummary
+    from datakit.rules import registry
+    from datakit.rules.registry import Finding
 
     kwargs = {"to": settings.target, "from_": settings.source, "on_loss": settings.on_loss,
               "merge_consecutive": settings.merge_consecutive,
@@ -168,13 +196,24 @@ def _convert_dataset(ds: Any, settings: Any, num_proc: int | None) -> tuple[Any,
     bad = [i for i, s in enumerate(status) if s]
     tally = Tally(read=len(status), written=len(status) - len(bad), rejected_examples=len(bad))
     reasons: Counter = Counter()
+    diags = []
     for i in bad:
-        codes = [r["code"] for r in json.loads(status[i])]
+        found = json.loads(status[i])
+        codes = [r["code"] for r in found]
         fatal = [c for c in codes if 20 <= int(c[1:]) < 50]
         reasons[(fatal or codes)[0]] += 1
+        diags += [registry.diagnostic(Finding(r["code"], r["message"]), path="<Dataset>",
+                                      line=None, example=i) for r in found]
     tally.rejected = reasons
     out = mapped.filter(lambda s: not s, input_columns=[STATUS]).remove_columns([STATUS])
-    summary = ConversionSummary.from_tally(tally, settings.target, settings.on_loss)
+    # A target key no converted row has (tools, parallel_tool_calls, …) is an all-null
+    # Arrow column: drop it, or Dataset.to_json writes `"tools": null` on every line,
+    # which the target rejects. Keys some rows have stay (Arrow needs one schema).
+    empty = [c for c, f in out.features.items() if getattr(f, "dtype", None) == "null"]
+    if empty:
+        out = out.remove_columns(empty)
+    summary = ConversionSummary.from_tally(tally, settings.target, settings.on_loss,
+                                           diagnostics=diags)
     if bad:
         summary.rejected_data = ds.select(bad).add_column(STATUS, [status[i] for i in bad])
     return out, summary
