@@ -67,7 +67,7 @@ from typing import Any
 
 from datakit import __version__, sources
 from datakit.io import reader
-from datakit.io.atomic import OutputExists, atomic_write
+from datakit.io.atomic import OutputExists, atomic_write, default_permissions
 
 MODES = ("contiguous", "round-robin", "balanced")
 
@@ -217,16 +217,6 @@ def materialised(source: Any) -> Iterator[tuple[str, str]]:
 
 def line_hash128(line: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(line, digest_size=16).digest(), "little")
-
-
-def default_permissions(*paths: str) -> None:
-    """Give files written through a private temporary file (mode 0600) the mode a
-    plain ``open()`` would have given them (0666 minus the umask)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    for p in paths:
-        with contextlib.suppress(OSError):
-            os.chmod(p, 0o666 & ~mask)
 
 
 def same_file(a: str, b: str) -> bool:

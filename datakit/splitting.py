@@ -563,7 +563,8 @@ def split(source: Any, train: str | os.PathLike | None = None,
     """
     import numpy as np
 
-    from datakit.chunking import Progress, default_permissions
+    from datakit.chunking import Progress
+    from datakit.io.atomic import default_permissions
 
     chosen = [x is not None for x in (val_ratio, val_count, val_bytes)]
     if sum(chosen) > 1:

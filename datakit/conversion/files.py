@@ -334,8 +334,13 @@ class _Out:
         self.raw.close()
 
     def commit(self) -> None:
+        from datakit.io.atomic import final_mode
+
         self._close_stream()
+        mode = final_mode(self.path)  # not the temporary file's private 0600
         if self.kind == "jsonl":
+            with contextlib.suppress(OSError):
+                os.chmod(self.tmp, mode)
             os.replace(self.tmp, self.path)
             return
         final_tmp = self.tmp + ".final"
@@ -344,6 +349,8 @@ class _Out:
                 _jsonl_to_parquet(self.tmp, final_tmp)
             else:
                 _jsonl_to_zip(self.tmp, self.images, final_tmp)
+            with contextlib.suppress(OSError):
+                os.chmod(final_tmp, mode)
             os.replace(final_tmp, self.path)
         finally:
             with contextlib.suppress(FileNotFoundError):

@@ -17,6 +17,39 @@ class OutputExists(FileExistsError):
     """The output exists and overwriting was not allowed."""
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (os.umask can
+    only be read by setting it, which races with other threads creating files)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def final_mode(dest: str) -> int:
+    """The mode a finished output gets: the mode of the file it replaces, or what a plain
+    ``open()`` would give a new file (0666 minus the umask), never the temporary file's
+    private 0600."""
+    try:
+        return os.stat(dest).st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def default_permissions(*paths: str) -> None:
+    """Give files written through a private temporary file the mode of a plain ``open()``."""
+    mode = 0o666 & ~_umask()
+    for p in paths:
+        with contextlib.suppress(OSError):
+            os.chmod(p, mode)
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[BinaryIO]:
     """Open ``path`` for binary writing through a temporary file in the same directory."""
@@ -30,6 +63,8 @@ def atomic_write(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator
         with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
             yield fh
             fh.flush()
+            with contextlib.suppress(OSError):
+                os.fchmod(fh.fileno(), final_mode(dest))
             os.fsync(fh.fileno())
         os.replace(tmp, dest)
     except BaseException:
