@@ -60,3 +60,25 @@ def test_concatenated_zstd_frames_are_read_whole(tmp_path):
     r = run_cli("lint", src, "--format", "openai", "--output-format", "json")
     assert r.returncode == 0, r.stderr
     assert [f["examples"] for f in json.loads(r.stdout)["files"]] == [7]
+
+
+def test_damaged_parquet_is_one_clear_error(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    good = tmp_path / "good.parquet"
+    pq.write_table(pa.table({"messages": [[{"role": "user", "content": "q"},
+                                           {"role": "assistant", "content": "a"}]] * 2000}), good)
+    data = good.read_bytes()
+    bad = {tmp_path / "text.parquet": b"not parquet at all\n",
+           tmp_path / "cut.parquet": data[: len(data) // 2] + data[-8:]}
+    for path, content in bad.items():
+        path.write_bytes(content)
+        out = tmp_path / f"{path.stem}.jsonl"
+        r = run_cli("convert", path, "--to", "mistral", "-o", out)
+        assert r.returncode == 2, r.stderr
+        assert f"{path}: not a readable Parquet file" in r.stderr
+        assert "Traceback" not in r.stderr and not out.exists()
+    r = run_cli("convert", good, "--to", "mistral", "-o", tmp_path / "ok.jsonl", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert len((tmp_path / "ok.jsonl").read_bytes().splitlines()) == 2000

@@ -110,9 +110,14 @@ def _parquet_lines(path: str) -> Iterator[bytes]:
 
     from datakit.sources import strip_nulls, to_lines
 
-    pf = pq.ParquetFile(path)
-    for batch in pf.iter_batches(batch_size=2048):
-        yield from to_lines(strip_nulls(r) for r in batch.to_pylist())
+    import pyarrow as pa
+
+    try:
+        pf = pq.ParquetFile(path)
+        for batch in pf.iter_batches(batch_size=2048):
+            yield from to_lines(strip_nulls(r) for r in batch.to_pylist())
+    except (pa.ArrowException, OSError) as e:
+        raise _usage(f"{path}: not a readable Parquet file ({e})") from None
 
 
 class ZipMedia:
