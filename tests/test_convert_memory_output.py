@@ -69,3 +69,13 @@ def test_dataset_rejections_are_explained():
                                    to="mistral", on_loss="drop", return_summary=True)
     assert len(out) == 1 and summary.rejected == {"C027": 1}
     assert [(d.code, d.example) for d in summary.diagnostics] == [("C027", 0)]
+
+
+def test_dataset_summary_counts_what_the_list_summary_counts():
+    rows = [PLAIN | {"tools": None}, TOOL, TOOL | {"tools": None}]
+    _, from_list = datakit.convert(rows, to="mistral", on_loss="drop", return_summary=True)
+    _, from_ds = datakit.convert(datasets.Dataset.from_list(rows), to="mistral",
+                                 on_loss="drop", return_summary=True)
+    fields = ("read", "written", "changed", "lossy", "rejected", "losses", "changes", "sources")
+    assert {f: getattr(from_ds, f) for f in fields} == {f: getattr(from_list, f) for f in fields}
+    assert from_ds.changes == {"C050": 1} and from_ds.rejected == {"C027": 1}

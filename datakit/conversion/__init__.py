@@ -173,13 +173,13 @@ def _convert_records(records: list, settings: Any) -> tuple[list[dict], Any]:
 
 
 STATUS = "__datakit_conversion__"
+OUTCOME = "__datakit_outcome__"
 
 
 def _convert_dataset(ds: Any, settings: Any, num_proc: int | None) -> tuple[Any, Any]:
     import json
-    from collections import Counter
 
-    from datakit.conversion.engine import Tally
+    from datakit.conversion.engine import tally_outcomes
     from datakit.conversion.summary import ConversionSummary
     from datakit.rules import registry
     from datakit.rules.registry import Finding
@@ -187,25 +187,21 @@ def _convert_dataset(ds: Any, settings: Any, num_proc: int | None) -> tuple[Any,
     kwargs = {"to": settings.target, "from_": settings.source, "on_loss": settings.on_loss,
               "merge_consecutive": settings.merge_consecutive,
               "trim_trailing": settings.trim_trailing, "bot_name": settings.bot_name,
-              "user_name": settings.user_name, "status_column": STATUS}
+              "user_name": settings.user_name, "status_column": STATUS,
+              "outcome_column": OUTCOME}
     if settings.on_loss == "error":
         kwargs["on_loss"] = "drop"  # collect every problem, then raise once
     mapped = ds.map(convert_batch, batched=True, num_proc=num_proc, fn_kwargs=kwargs,
                     remove_columns=ds.column_names, desc=f"datakit convert → {settings.target}")
     status = mapped[STATUS]
     bad = [i for i, s in enumerate(status) if s]
-    tally = Tally(read=len(status), written=len(status) - len(bad), rejected_examples=len(bad))
-    reasons: Counter = Counter()
+    tally = tally_outcomes(mapped[OUTCOME])  # changes and losses too, as for files
     diags = []
     for i in bad:
-        found = json.loads(status[i])
-        codes = [r["code"] for r in found]
-        fatal = [c for c in codes if 20 <= int(c[1:]) < 50]
-        reasons[(fatal or codes)[0]] += 1
         diags += [registry.diagnostic(Finding(r["code"], r["message"]), path="<Dataset>",
-                                      line=None, example=i) for r in found]
-    tally.rejected = reasons
-    out = mapped.filter(lambda s: not s, input_columns=[STATUS]).remove_columns([STATUS])
+                                      line=None, example=i) for r in json.loads(status[i])]
+    out = mapped.filter(lambda s: not s, input_columns=[STATUS]).remove_columns(
+        [STATUS, OUTCOME])
     # A target key no converted row has (tools, parallel_tool_calls, …) is an all-null
     # Arrow column: drop it, or Dataset.to_json writes `"tools": null` on every line,
     # which the target rejects. Keys some rows have stay (Arrow needs one schema).

@@ -182,6 +182,16 @@ class Tally:
             self.rejected[blocking or "C020"] += 1
 
 
+def tally_outcomes(outcomes: list[str]) -> Tally:
+    """Count a run from the JSON outcomes that ``convert_batch(outcome_column=...)`` kept."""
+    tally = Tally()
+    for text in outcomes:
+        o = json.loads(text)
+        tally.count(Outcome(o["status"], None, [Finding(c, m) for c, m in o["findings"]],
+                            o["source"]))
+    return tally
+
+
 @dataclass(slots=True)
 class BatchOut:
     out: list[bytes] = field(default_factory=list)
@@ -325,7 +335,8 @@ def _rows(batch: Any) -> list[dict]:
 def convert_batch(batch: Any, to: str, from_: str = "auto", on_loss: str = "drop", *,
                   merge_consecutive: bool = False, trim_trailing: bool = False,
                   bot_name: str | None = None, user_name: str | None = None,
-                  status_column: str | None = None) -> dict[str, list]:
+                  status_column: str | None = None,
+                  outcome_column: str | None = None) -> dict[str, list]:
     """Convert a batch of examples, given as columns (``{"messages": [...], ...}``, what
     ``datasets.Dataset.map(batched=True)`` passes) or as a list of dicts, into columns
     of the target format.
@@ -334,7 +345,9 @@ def convert_batch(batch: Any, to: str, from_: str = "auto", on_loss: str = "drop
     is kept and that column holds ``""`` for a converted row or the JSON list of its
     reasons (the target columns are None). With ``on_loss="error"`` the first rejected
     example raises :class:`ConversionError`. Columns the source format does not know
-    are carried through unchanged.
+    are carried through unchanged. ``outcome_column`` (with ``status_column``) also
+    keeps, for every row, the JSON of its status, source format and every finding
+    (changes and losses too), from which :func:`tally_outcomes` counts the run.
     """
     from datakit.sources import strip_nulls
 
@@ -350,9 +363,15 @@ def convert_batch(batch: Any, to: str, from_: str = "auto", on_loss: str = "drop
     out: dict[str, list] = {c: [] for c in columns}
     if status_column:
         out[status_column] = []
+    if outcome_column:
+        out[outcome_column] = []
     for row in rows:
         obj = strip_nulls(row)
         res = convert_object(obj, settings)
+        if outcome_column:
+            out[outcome_column].append(json.dumps(
+                {"status": res.status, "source": res.source,
+                 "findings": [[f.code, f.message] for f in res.findings]}, ensure_ascii=False))
         if res.status != "written":
             if on_loss == "error":
                 first = next(f for f in res.findings if kind(f.code) != "change")
