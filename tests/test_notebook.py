@@ -208,9 +208,9 @@ PLAIN_SCRIPT = textwrap.dedent("""
     df = pd.read_json(out + "/fixed.jsonl", lines=True, dtype=False)
     unfixable = {d.line for d in fixed.remaining if d.severity.value == "error"}
     df = df.drop(index=[n - 1 for n in unfixable]).reset_index(drop=True)
-    uses_tools = df["messages"].map(lambda msgs: any("tool_calls" in m for m in msgs))
-    converted = df.loc[~uses_tools, ["messages"]].reset_index(drop=True)
-    result["mistral_errors"] = datakit.fix(df, target="mistral").report.errors
+    for_mistral = datakit.convert(df, to="mistral")
+    result["mistral_errors"] = datakit.lint(for_mistral, format="mistral").errors
+    converted = datakit.convert(df, to="dashscope-sft", on_loss="drop")
     st = datakit.stats(converted, target="dashscope:qwen-turbo")
     result["over_limit"] = int(st.to_pandas()["over_limit"].sum())
     st.plot().figure.savefig(out + "/hist.png")
@@ -223,11 +223,12 @@ PLAIN_SCRIPT = textwrap.dedent("""
 
 
 def _convert_both(clean):
-    """Section 5 of the tutorial: rows for Mistral (ids remapped by fix) and DashScope
-    (no tools: examples that call one stay out)."""
-    to_mistral = datakit.fix(clean, target="mistral")
-    uses_tools = clean["messages"].map(lambda msgs: any("tool_calls" in m for m in msgs))
-    return to_mistral.data, clean.loc[~uses_tools, ["messages"]].reset_index(drop=True)
+    """Section 5 of the tutorial, with the API: convert to Mistral (every example; tool-call
+    ids remapped) and to DashScope SFT (no tools: such examples dropped, with reasons)."""
+    for_mistral, mistral = datakit.convert(clean, to="mistral", return_summary=True)
+    for_dashscope, dashscope = datakit.convert(clean, to="dashscope-sft", on_loss="drop",
+                                               return_summary=True)
+    return for_mistral, mistral, for_dashscope, dashscope
 
 
 def _expected_counts(tmp: Path) -> dict:
@@ -239,7 +240,7 @@ def _expected_counts(tmp: Path) -> dict:
     unfixable = sorted({d.line for d in fixed.remaining if d.severity.value == "error"})
     df = pd.read_json(tmp / "fixed.jsonl", lines=True, dtype=False)
     clean = df.drop(index=[n - 1 for n in unfixable]).reset_index(drop=True)
-    for_mistral, for_dashscope = _convert_both(clean)
+    for_mistral, mistral, for_dashscope, dashscope = _convert_both(clean)
     over = datakit.stats(for_dashscope, target="dashscope:qwen-turbo").to_pandas()["over_limit"]
     dash_ready = for_dashscope[~over.to_numpy()].reset_index(drop=True)
     counts = {
@@ -253,7 +254,9 @@ def _expected_counts(tmp: Path) -> dict:
         "errors_in_clean": datakit.lint(clean).errors,
         "over_limit_dashscope": int(over.sum()),
         "mistral_examples": len(for_mistral),
+        "mistral_ids_remapped": mistral.changes.get("C050", 0),
         "dashscope_examples": len(for_dashscope),
+        "tool_examples_not_for_dashscope": dashscope.rejected_total,
     }
     for name, rows, target in [("mistral", for_mistral, "mistral"),
                                ("dashscope", dash_ready, "dashscope:qwen-turbo")]:
@@ -272,6 +275,21 @@ def test_pipeline_counts_match_the_api(run, tmp_path):
     assert c["clean_examples"] == c["examples"] - c["duplicates_removed"] - c["dropped_unfixable"]
     assert c["over_limit_dashscope"] > 0
     assert c["mistral_final_errors"] == 0 and c["dashscope_final_errors"] == 0
+    # convert carried every example to Mistral, remapping ids, and left out of DashScope
+    # exactly the examples with tools, each counted
+    assert c["mistral_examples"] == c["clean_examples"] and c["mistral_ids_remapped"] > 0
+    assert c["tool_examples_not_for_dashscope"] > 0
+    assert c["dashscope_examples"] + c["tool_examples_not_for_dashscope"] == c["clean_examples"]
+
+
+def test_conversion_cells_show_the_summary_and_the_reasons(run):
+    mistral_cell = _cell_with(run.nb, 'to="mistral"')
+    html = "".join(_mime(mistral_cell, "text/html"))
+    assert "<table" in html and "C050" in html  # the summary renders as a table
+    dash_cell = _cell_with(run.nb, 'to="dashscope-sft"')
+    assert "rejected" in _stdout(dash_cell)
+    table = "".join(_mime(dash_cell, "text/html"))
+    assert table.count("C001") == run.counts["tool_examples_not_for_dashscope"]
 
 
 UPLOADS = ["mistral/train.jsonl", "mistral/validation.jsonl",
