@@ -122,6 +122,27 @@ def convert_object(obj: Any, settings: Settings, media: Media | None = None,
     return Outcome("written", write(conv, settings.target), findings, src)
 
 
+_INT64 = 2.0 ** 63
+
+
+def _lost_integer(value: Any) -> bool:
+    """True when orjson may have parsed an integer outside the 64-bit range as a float
+    (it does, silently): an integral float of magnitude 2**63 or more. Strings are
+    skipped without a look; most lines hold nothing else of interest."""
+    t = type(value)
+    if t is dict:
+        for v in value.values():
+            if type(v) is not str and _lost_integer(v):
+                return True
+        return False
+    if t is list:
+        for v in value:
+            if type(v) is not str and _lost_integer(v):
+                return True
+        return False
+    return t is float and (value >= _INT64 or value < -_INT64) and value.is_integer()
+
+
 def dumps(obj: Any) -> bytes:
     """One JSONL line, UTF-8 without escaping (CJK stays one character, not six bytes)."""
     try:
@@ -246,6 +267,8 @@ def convert_lines(lines: list[bytes], settings: Settings, path: str = "<lines>",
     for i, raw in enumerate(lines):
         try:
             obj = loads(raw)  # JSON allows the trailing newline; BOM and blank lines fail here
+            if _lost_integer(obj):  # orjson made a float of an integer beyond 64 bits
+                obj = json.loads(raw.decode("utf-8").lstrip("\ufeff"))
         except decode_error:
             body = raw.rstrip(b"\r\n")
             if body.startswith(BOM):

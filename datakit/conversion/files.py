@@ -89,28 +89,119 @@ def _json_array(path: str) -> bool:
     return head.startswith(b"[")
 
 
-def _array_lines(path: str) -> Iterator[bytes]:
-    from datakit.sources import to_lines
+ARRAY_READ = 1 << 20  # characters read at a time from a JSON array
 
+
+def _array_lines(path: str) -> Iterator[bytes]:
+    """The elements of a top-level JSON array, one JSONL line each, streamed: memory holds
+    the element being read plus a read block, never the whole document.
+
+    Each element is decoded with the standard library's ``raw_decode`` (exact integers of
+    any size) and passed on as its own text when it sits on one line, compacted
+    otherwise. NaN/Infinity, bad UTF-8, a truncated document and text after the closing
+    bracket are usage errors that name the element and the line where it starts.
+    """
+    import json
+
+    def no_constants(name: str):
+        raise ValueError(f"{name} is not valid JSON")
+
+    decoder = json.JSONDecoder(parse_constant=no_constants)
+    compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
+                               allow_nan=False).encode
     with reader.open_binary(path) as fh:
-        data = fh.read()
-    try:
-        items = orjson.loads(data.lstrip(b"\xef\xbb\xbf"))
-    except orjson.JSONDecodeError as e:
-        raise _usage(f"{path}: not valid JSON ({e}); a .json input must hold one array of "
-                     "examples") from None
-    if not isinstance(items, list):
-        raise _usage(f"{path}: a .json input must hold an array of examples")
-    del data
-    yield from to_lines(items)
+        text = io.TextIOWrapper(fh, encoding="utf-8-sig")
+        buf, pos, line, eof = "", 0, 1, False  # line: the line number of buf[pos]
+
+        def fill(at_least: int = ARRAY_READ) -> bool:
+            nonlocal buf, pos, eof
+            if eof:
+                return False
+            try:
+                chunk = text.read(max(at_least, ARRAY_READ))
+            except UnicodeDecodeError as e:
+                raise _usage(f"{path}: not valid UTF-8 near line {line} ({e.reason}); save "
+                             "the file as UTF-8") from None
+            if not chunk:
+                eof = True
+                return False
+            buf = buf[pos:] + chunk
+            pos = 0
+            return True
+
+        def skip_ws() -> str:
+            """The next non-blank character ("" at the end of the file)."""
+            nonlocal pos, line
+            while True:
+                while pos < len(buf) and buf[pos] in " \t\r\n":
+                    if buf[pos] == "\n":
+                        line += 1
+                    pos += 1
+                if pos < len(buf):
+                    return buf[pos]
+                if not fill():
+                    return ""
+
+        def fail(what: str) -> Exception:
+            return _usage(f"{path}:{line}: {what}; a .json input must hold one array of "
+                          "examples")
+
+        if skip_ws() != "[":
+            raise fail("the document is not a JSON array")
+        pos += 1
+        index = 0
+        while True:
+            ch = skip_ws()
+            if ch == "]" and index == 0:
+                pos += 1
+                break
+            if not ch:
+                raise fail(f"the file ends inside the array, before element {index + 1} "
+                           "(a truncated file?)")
+            while True:
+                try:
+                    obj, end = decoder.raw_decode(buf, pos)
+                except (json.JSONDecodeError, ValueError) as e:
+                    # an error at the end of what is read may only mean "read more"; one
+                    # earlier is the element's own (never read the rest of a big file)
+                    partial = isinstance(e, json.JSONDecodeError) and (
+                        e.msg.startswith("Unterminated string") or e.pos >= len(buf) - 16)
+                    if partial and not eof and fill(len(buf)):
+                        continue
+                    if partial and (e.msg.startswith("Unterminated string")
+                                    or e.pos >= len(buf.rstrip())):  # all read: is it cut?
+                        raise fail(f"the file ends inside element {index + 1} (a truncated "
+                                   "file?)") from None
+                    where = getattr(e, "msg", str(e))
+                    raise fail(f"element {index + 1} is not valid JSON ({where})") from None
+                if end == len(buf) and not eof and fill(len(buf)):
+                    continue  # a number could go on in the next block
+                break
+            piece = buf[pos:end]
+            if "\n" in piece or "\r" in piece:
+                line += piece.count("\n")
+                piece = compact(obj)
+            yield piece.encode("utf-8", errors="surrogatepass") + b"\n"
+            pos = end
+            index += 1
+            ch = skip_ws()
+            if ch == ",":
+                pos += 1
+                continue
+            if ch == "]":
+                pos += 1
+                break
+            raise fail(f"expected ',' or ']' after element {index}" if ch else
+                       f"the file ends after element {index}, before the closing ']'")
+        if skip_ws():
+            raise fail("text after the closing ']' of the array")
 
 
 def _parquet_lines(path: str) -> Iterator[bytes]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from datakit.sources import strip_nulls, to_lines
-
-    import pyarrow as pa
 
     try:
         pf = pq.ParquetFile(path)
