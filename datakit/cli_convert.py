@@ -28,7 +28,9 @@ def add_parsers(sub) -> None:
                    metavar="FORMAT", help="source format (default: auto, detected per example)")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="output file (.jsonl, .jsonl.gz, .jsonl.zst, .parquet; .zip for "
-                        "dashscope-sft-image)")
+                        "dashscope-sft-image), or a directory (an existing one, or a path "
+                        "ending in /): one output per input, mirroring each input's path "
+                        "under its directory or glob root (rejects beside each output)")
     p.add_argument("--on-loss", choices=("error", "warn", "drop"), default="error",
                    help="an example the target cannot hold fully: error (default; nothing is "
                         "written), warn (write it without what is lost) or drop (leave it out, "
@@ -62,7 +64,7 @@ def _print_diag(d) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from datakit.conversion.engine import Settings
-    from datakit.conversion.files import FileJob, convert_files
+    from datakit.conversion.files import FileJob, convert_files, is_dir_output
     from datakit.linter.run import UsageError
 
     if args.workers is not None and args.workers < 1:
@@ -73,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
                         args.trim_trailing, args.bot_name, args.user_name)
     job = FileJob(args.inputs, args.output, settings, args.output_format, args.rejects,
                   args.force, args.workers, False if args.quiet else None, _print_diag)
+    if is_dir_output(args.output):
+        return _run_tree(job, args)
     summary = convert_files(job)
     for code, n in sorted(summary.hidden.items()):
         print(f"... and {n:,} more {code}" + (f" (see {summary.rejects})" if summary.rejects
@@ -87,6 +91,31 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if summary.rejected_total and not summary.rejects:
         return 1  # examples left out with no record of them
+    return 0
+
+
+def _run_tree(job, args: argparse.Namespace) -> int:
+    """``-o DIR``: one output per input; a line per file, then the total."""
+    from datakit.conversion.files import convert_tree
+
+    total, per_file = convert_tree(job)
+    if not args.quiet:
+        for one in per_file:
+            state = "" if one.committed else "  NOT written (--on-loss error)"
+            print(f"  {one.output}: {one.read:,} read, {one.written:,} written, "
+                  f"{one.rejected_total:,} rejected{state}", file=sys.stderr)
+        written = sum(one.committed for one in per_file)
+        print("datakit convert: " + "\n".join(total.lines()) +
+              f"\n  outputs: {written:,} of {len(per_file):,} file(s) written under "
+              f"{args.output}", file=sys.stderr)
+    for code, n in sorted(total.hidden.items()):
+        print(f"... and {n:,} more {code}", file=sys.stderr)
+    unwritten = [one.output for one in per_file if not one.committed]
+    if unwritten:
+        print(f"datakit convert: {len(unwritten)} of {len(per_file)} output(s) were not written: "
+              "their examples cannot be converted without loss. Rerun with --on-loss warn or "
+              "--on-loss drop.", file=sys.stderr)
+        return 1
     return 0
 
 

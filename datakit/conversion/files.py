@@ -664,6 +664,96 @@ def convert_files(job: FileJob) -> ConversionSummary:
     return summary
 
 
+# --------------------------------------------------------------------------- -o DIR
+
+_INPUT_SUFFIXES = (".jsonl.gz", ".jsonl.zst", ".jsonl.zstd", ".json.gz", ".jsonl", ".json",
+                   ".parquet", ".zip")
+
+
+def is_dir_output(output: str) -> bool:
+    """``-o DIR``: an existing directory, or a path ending with a separator."""
+    return output.endswith(("/", os.sep)) or os.path.isdir(output)
+
+
+def _with_roots(paths: list[str]) -> list[tuple[str, str]]:
+    """(file, path relative to the directory or glob root it was found under)."""
+    out: list[tuple[str, str]] = []
+    for p in map(os.fspath, paths):
+        if os.path.isdir(p):
+            out += [(f, os.path.relpath(f, p)) for f in expand_inputs([p])]
+        elif not os.path.exists(p) and any(ch in p for ch in "*?["):
+            root = p
+            while any(ch in root for ch in "*?["):
+                root = os.path.dirname(root)
+            out += [(f, os.path.relpath(f, root or ".")) for f in expand_inputs([p])]
+        else:
+            out += [(f, os.path.basename(f)) for f in expand_inputs([p])]
+    return out
+
+
+def plan_tree(inputs: list[str], out_dir: str, target: str,
+              output_format: str | None) -> list[tuple[str, str]]:
+    """(input file, output file) for ``-o DIR``: each input's path under its directory or
+    glob root, mirrored under ``out_dir`` with the output's suffix. Two inputs that would
+    write the same output are a usage error, before anything is written."""
+    if target == "dashscope-sft-image":
+        suffix = ".zip"
+    else:
+        suffix = ".parquet" if output_format == "parquet" else ".jsonl"
+    plan: list[tuple[str, str]] = []
+    seen: dict[str, str] = {}
+    for src, rel in _with_roots(inputs):
+        stem = next((rel[: -len(x)] for x in _INPUT_SUFFIXES if rel.endswith(x)), rel)
+        dest = os.path.join(out_dir, stem + suffix)
+        key = os.path.normcase(os.path.abspath(dest))
+        if key in seen:
+            raise _usage(f"{seen[key]} and {src} would both be written to {dest}; convert them "
+                         "separately or rename one")
+        seen[key] = src
+        plan.append((src, dest))
+    return plan
+
+
+def convert_tree(job: FileJob) -> tuple[ConversionSummary, list[ConversionSummary]]:
+    """``-o DIR``: one output per input file (see :func:`plan_tree`), each converted and
+    committed on its own like a single-file run, rejects beside each output. Returns the
+    total and the per-file summaries."""
+    if job.rejects is not None:
+        raise _usage("--rejects names one file; with -o DIR every output gets its own "
+                     "OUT.rejects.jsonl beside it")
+    plan = plan_tree(job.inputs, job.output, job.settings.target, job.output_format)
+    rejects_of = (lambda d: d + ".rejects.jsonl") if job.settings.on_loss == "drop" else (
+        lambda d: None)
+    inputs = [src for src, _ in plan]
+    for _, dest in plan:  # every check before the first write
+        for target in filter(None, (dest, rejects_of(dest))):
+            if any(_same_file(p, target) for p in inputs):
+                raise _usage(f"{target} is also an input; datakit never overwrites its input")
+            if os.path.exists(target) and not job.force:
+                raise OutputExists(f"{target} exists (use --force to overwrite)")
+    per_file: list[ConversionSummary] = []
+    total = Tally()
+    for src, dest in plan:
+        one = FileJob([src], dest, job.settings, job.output_format, None, job.force,
+                      job.workers, job.progress, job.on_diagnostic)
+        summary = convert_files(one)
+        per_file.append(summary)
+        total.add(Tally(read=summary.read, written=summary.written, changed=summary.changed,
+                        lossy=summary.lossy, rejected=collections.Counter(summary.rejected),
+                        losses=collections.Counter(summary.losses),
+                        changes=collections.Counter(summary.changes),
+                        sources=collections.Counter(summary.sources),
+                        rejected_examples=summary.rejected_total))
+    hidden: collections.Counter = collections.Counter()
+    for one in per_file:
+        hidden.update(one.hidden)
+    result = ConversionSummary.from_tally(
+        total, job.settings.target, job.settings.on_loss,
+        diagnostics=[d for one in per_file for d in one.diagnostics], output=None,
+        committed=all(one.committed for one in per_file), files=len(plan), hidden=dict(hidden))
+    return result, per_file
+
+
 def _shift_reject(line: bytes, off: int) -> bytes:
     rec = orjson.loads(line)
     if isinstance(rec.get("line"), int):
@@ -671,4 +761,5 @@ def _shift_reject(line: bytes, off: int) -> bytes:
     return orjson.dumps(rec) + b"\n"
 
 
-__all__ = ["FileJob", "convert_files", "expand_inputs"]
+__all__ = ["FileJob", "convert_files", "convert_tree", "expand_inputs", "is_dir_output",
+           "plan_tree"]
