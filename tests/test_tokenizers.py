@@ -191,6 +191,56 @@ def test_openai_counts_equal_tiktoken_with_chat_framing(encoding, tiktoken_ref):
     assert not mismatches, mismatches[:5]
 
 
+# Texts whose newlines sit next to everything the cl100k/o200k pre-tokenizers treat
+# specially: punctuation runs that swallow newlines (and o200k's "/" after them), spaces
+# before and after, CR LF, digits, CJK, contractions, combining marks, emoji.
+_PARAGRAPH_TEXTS = [
+    "para one.\nPara two!\n\nThird 3rd\n42 apples\n'tis\n中文段落\n/path\n_x\n é",
+    "end.\n/usr/bin and \\n\n\nword  \n  spaced\r\nCRLF\r\n\r\nnext\n\tTab\nÉcole\n🙂 emoji",
+    "a:\n1. one\n2. two\n- dash\n* star\n```\ncode()\n```\n\u0301mark\nZ",
+]
+
+
+@pytest.mark.parametrize("encoding", ["o200k_base", "cl100k_base"])
+def test_paragraph_cuts_add_up_to_the_count_of_the_text(encoding, tiktoken_ref, monkeypatch):
+    """lint --target proves long examples under a limit paragraph by paragraph: that is
+    exact only if the counts of the parts add up to the count of the whole text."""
+    from datakit.tokenizers import openai as openai_tok
+
+    monkeypatch.setattr(openai_tok, "PARAGRAPH_MIN", 1)  # cut at every boundary
+    enc = tiktoken_ref[encoding]
+    texts = list(_PARAGRAPH_TEXTS)
+    for ex in CORPUS:
+        for m in ex["messages"]:
+            c = m.get("content")
+            if isinstance(c, str) and "\n" in c:
+                texts.append(c)
+    assert len(texts) > 20
+    cuts = 0
+    for text in texts:
+        parts = openai_tok.paragraphs(text)
+        assert "".join(parts) == text
+        cuts += len(parts) - 1
+        assert sum(len(enc.encode_ordinary(p)) for p in parts) == len(enc.encode_ordinary(text)), \
+            (text[:80], parts[:4])
+    assert cuts > 30
+
+
+@pytest.mark.parametrize("encoding", ["o200k_base", "cl100k_base"])
+def test_over_limit_agrees_with_the_exact_count_around_the_limit(encoding, tiktoken_ref):
+    counter = OpenAIChatCounter(encoding)
+    para = "Première ligne d'un long document.\n" + "这是一个很长的段落，用来测试。" * 30 + "\n"
+    examples = [{"messages": [{"role": "user", "content": "summarise"},
+                              {"role": "assistant", "content": para * k}]} for k in (20, 60)]
+    for ex in examples + CORPUS[:40]:
+        total = counter.count(ex).total
+        for limit in (total - 1, total, total + 1, total // 2, max(1, total - 200)):
+            got = counter.over_limit(ex, limit)
+            assert (got is not None) == (total > limit), (limit, total)
+            if got is not None:
+                assert got.total == total
+
+
 def test_openai_vocabulary_matches_tiktoken_token_for_token(tiktoken_ref):
     for name, ref in tiktoken_ref.items():
         ours = load_encoding(name)

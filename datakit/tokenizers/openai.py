@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from functools import cache, lru_cache
 from typing import Any
@@ -128,6 +129,29 @@ def count_function(encoding_name: str) -> Callable[[str], int]:
 
 
 _CACHE_SIZE = 4096
+
+# A newline followed by a letter or digit is a boundary of the cl100k/o200k pre-tokenizer
+# whatever surrounds it: no pattern alternative matches a newline and then a letter or a
+# digit (the ones that take newlines end with them; o200k's may take a "/" after them,
+# which is neither), and none looks behind. tiktoken encodes pre-tokens independently,
+# so the count of a text is exactly the sum of the counts of its parts cut there.
+_PARAGRAPH_CUT = re.compile(r"\n(?=[^\W_])")
+PARAGRAPH_MIN = 2048  # characters: a part shorter than this is joined to the next one
+
+
+def paragraphs(text: str) -> list[str]:
+    """``text`` cut at pre-token boundaries (see ``_PARAGRAPH_CUT``) into parts of at
+    least ``PARAGRAPH_MIN`` characters (the last may be shorter); their counts add up to
+    the count of ``text``."""
+    parts: list[str] = []
+    start = 0
+    for m in _PARAGRAPH_CUT.finditer(text):
+        cut = m.end()
+        if cut - start >= PARAGRAPH_MIN:
+            parts.append(text[start:cut])
+            start = cut
+    parts.append(text[start:])
+    return parts
 _namespace_bytes_cache: dict[bytes, int] = {}
 
 
@@ -336,7 +360,13 @@ class OpenAIChatCounter(BaseCounter):
         for nbytes, text in pieces:
             if not text:
                 break
-            bound -= nbytes - count(text)
+            if nbytes < 2 * PARAGRAPH_MIN:
+                bound -= nbytes - count(text)
+            else:  # paragraph by paragraph: stop as soon as the bound fits
+                for part in paragraphs(text):
+                    bound -= utf8_len(part) - count(part)
+                    if bound <= limit:
+                        return None
             if bound <= limit:
                 return None
         c = self.count(example)
