@@ -16,8 +16,8 @@ import importlib
 
 __version__ = "0.1.0"
 
-from datakit.api import lint  # noqa: E402
-from datakit.report import Report  # noqa: E402
+from datakit.api import lint
+from datakit.report import Report
 
 # public name -> (module, attribute)
 _LAZY = {
@@ -34,7 +34,7 @@ _LAZY = {
     "lint_dataset": ("datakit.engines.hf", "lint_dataset"),
 }
 
-__all__ = ["__version__", "lint", "Report", *_LAZY]
+__all__ = ["__version__", "lint", "Report", *_LAZY]  # noqa: PLE0604 - the lazy names
 
 
 def __getattr__(name: str):

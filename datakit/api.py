@@ -42,8 +42,8 @@ def lint(
 def lint_records(source: Any, opts, label: str) -> Report:
     """Lint in-memory data through the same kernel as files."""
     from datakit.linter.dataset import duplicate_checks
-    from datakit.linter.run import _chat_default, build_report, run_kernel_on_lines, sniff
     from datakit.linter.kernel import KernelConfig
+    from datakit.linter.run import _chat_default, build_report, run_kernel_on_lines, sniff
     from datakit.report import FileResult
     from datakit.rules import registry
     from datakit.rules.registry import Finding

@@ -65,4 +65,4 @@ def pointer(*parts: Any) -> str:
     return "/" + "/".join(out) if out else ""
 
 
-__all__ = ["Diagnostic", "Severity", "pointer", "asdict"]
+__all__ = ["Diagnostic", "Severity", "asdict", "pointer"]

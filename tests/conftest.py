@@ -16,7 +16,7 @@ def run_cli(*args, cwd=None, input=None, env=None, timeout=300):
     e.pop("DATAKIT_WORKERS", None)
     e.update(env or {})
     return subprocess.run([sys.executable, "-m", "datakit", *map(str, args)], cwd=cwd,
-                          input=input, capture_output=True, text=True, env=e, timeout=timeout)
+                          input=input, capture_output=True, text=True, env=e, timeout=timeout, check=False)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import json
 
 import pytest
 import zstandard
-
 from conftest import run_cli
 
 LINE = b'{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}\n'

@@ -10,7 +10,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import run_cli
 
 ROW = {"instruction": "Translate to French: " + "hello world " * 40, "input": "",
@@ -30,8 +29,7 @@ def test_json_array_is_streamed_in_bounded_memory(tmp_path):
     n = 25000
     with open(big, "w", encoding="utf-8") as f:  # pretty-printed: elements span lines
         f.write("[\n")
-        for i in range(n):
-            f.write(json.dumps(ROW | {"i": i}, indent=2) + (",\n" if i < n - 1 else "\n"))
+        f.writelines(json.dumps(ROW | {"i": i}, indent=2) + (",\n" if i < n - 1 else "\n") for i in range(n))
         f.write("]\n")
     tiny.write_text(json.dumps([ROW]), encoding="utf-8")
     size_mb = big.stat().st_size / 2**20

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import run_cli
 
 ROWS = [{"instruction": f"Name colour {i}.", "output": "Blue."} for i in range(5)]

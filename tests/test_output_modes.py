@@ -9,8 +9,8 @@ import os
 import stat
 
 import pytest
-
 from conftest import run_cli
+
 from datakit.io.atomic import atomic_write
 
 ROW = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT
+
 from datakit.hooks import HOOKS, render_yaml
 
 GOOD = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
@@ -35,7 +35,7 @@ def test_hook_files_pattern(path, matches):
 def _git(cwd, *args):
     env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
                GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env)
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env, check=False)
 
 
 def test_real_pre_commit_rejects_bad_and_accepts_good(tmp_path):
@@ -50,14 +50,14 @@ def test_real_pre_commit_rejects_bad_and_accepts_good(tmp_path):
         yaml.safe_dump({"repos": [{"repo": "local", "hooks": [hook]}]}))
     assert _git(tmp_path, "init", "-q").returncode == 0
     env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path / ".cache"))
-    r = subprocess.run([pre_commit, "install"], cwd=tmp_path, capture_output=True, text=True, env=env)
+    r = subprocess.run([pre_commit, "install"], cwd=tmp_path, capture_output=True, text=True, env=env, check=False)
     assert r.returncode == 0, r.stderr
     _git(tmp_path, "add", ".pre-commit-config.yaml")
     (tmp_path / "train.jsonl").write_text(json.dumps(GOOD) + "\n" + json.dumps(BAD) + "\n")
     _git(tmp_path, "add", "train.jsonl")
     r = subprocess.run(["git", "commit", "-m", "bad data"], cwd=tmp_path, capture_output=True,
                        text=True, env=dict(env, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@e.com",
-                                           GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@e.com"))
+                                           GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@e.com"), check=False)
     assert r.returncode != 0, r.stdout
     out = r.stdout + r.stderr
     assert "train.jsonl:2:" in out and "S003" in out
@@ -65,6 +65,6 @@ def test_real_pre_commit_rejects_bad_and_accepts_good(tmp_path):
     _git(tmp_path, "add", "train.jsonl")
     r = subprocess.run(["git", "commit", "-m", "good data"], cwd=tmp_path, capture_output=True,
                        text=True, env=dict(env, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@e.com",
-                                           GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@e.com"))
+                                           GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@e.com"), check=False)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "Passed" in r.stdout + r.stderr

@@ -32,7 +32,7 @@ def test_clean_file_has_no_diagnostics(tmp_path):
 def test_invalid_utf8_reports_column(tmp_path):
     line = b'{"messages": [{"role": "user", "content": "caf\xe9"}]}'
     r = lint_bytes(tmp_path, GOOD_LINE + b"\n" + line + b"\n")
-    d = [d for d in r.diagnostics if d.code == "J001"][0]
+    d = next(d for d in r.diagnostics if d.code == "J001")
     assert d.line == 2 and d.column == line.index(b"\xe9") + 1
 
 

@@ -17,7 +17,7 @@ CASES = [(p.stem, i, line) for p in sorted(SEEDS.glob("*.jsonl"))
 
 # The DashScope image seed names its images with placeholders ("<图像文件名1>");
 # give them real file names so M004 (file type) judges a line a user could write.
-PLACEHOLDER = re.compile(r'"<[^"<>]*>"'.encode())
+PLACEHOLDER = re.compile(br'"<[^"<>]*>"')
 
 
 def realistic(line: bytes) -> bytes:

@@ -15,7 +15,7 @@ GOOD = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "c
 def test_wheel_installs_and_lints(tmp_path):
     dist = tmp_path / "dist"
     r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                        "-w", str(dist), str(ROOT)], capture_output=True, text=True)
+                        "-w", str(dist), str(ROOT)], capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr[-2000:]
     wheel = next(dist.glob("datakit-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
@@ -30,23 +30,23 @@ def test_wheel_installs_and_lints(tmp_path):
     venv.EnvBuilder(with_pip=True).create(env_dir)
     py = env_dir / "bin" / "python"
     site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True).stdout.strip()
+                          capture_output=True, text=True, check=False).stdout.strip()
     with open(f"{site}/_deps.pth", "w") as fh:
         fh.write(sysconfig.get_paths()["purelib"] + "\n")
     r = subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr[-2000:]
     data = tmp_path / "work"
     data.mkdir()
     (data / "ok.jsonl").write_text(json.dumps(GOOD) + "\n")
     (data / "bad.jsonl").write_text('{"messages": [{"role": "bot"}]}\n')
     probe = subprocess.run([str(py), "-c", "import datakit, sys; print(datakit.__file__)"],
-                           cwd=data, capture_output=True, text=True)
+                           cwd=data, capture_output=True, text=True, check=False)
     assert str(env_dir) in probe.stdout, probe.stdout + probe.stderr
     exe = env_dir / "bin" / "datakit"
-    r = subprocess.run([str(exe), "lint", "ok.jsonl"], cwd=data, capture_output=True, text=True)
+    r = subprocess.run([str(exe), "lint", "ok.jsonl"], cwd=data, capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stdout + r.stderr
     r = subprocess.run([str(exe), "lint", "bad.jsonl", "--output-format", "json"], cwd=data,
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, check=False)
     assert r.returncode == 1
     assert "S003" in {d["code"] for d in json.loads(r.stdout)["diagnostics"]}

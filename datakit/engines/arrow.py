@@ -44,6 +44,9 @@ class LintColumns:
                 pa.field(self.diagnostics, pa.list_(DIAGNOSTIC_TYPE))]
 
 
+DEFAULT_COLUMNS = LintColumns()
+
+
 def resolve_format(rows: list[dict], format: str = "auto", target: str | None = None) -> str:
     """The format of in-memory rows: the given id, or detected from the first rows.
 
@@ -61,7 +64,7 @@ def resolve_format(rows: list[dict], format: str = "auto", target: str | None = 
 
 def lint_table(table: pa.Table, *, format: str, target: str | None = None,
                first_line: int = 1, path: str = "<rows>",
-               columns: LintColumns = LintColumns(), decode=None) -> pa.Table:
+               columns: LintColumns = DEFAULT_COLUMNS, decode=None) -> pa.Table:
     """Lint every row of ``table`` as one example of ``format``; return the table with
     the lint columns appended. ``first_line`` numbers the rows (1-based) in messages.
 

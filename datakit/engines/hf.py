@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from datakit.engines.arrow import LintColumns, lint_table, resolve_format
+from datakit.engines.arrow import DEFAULT_COLUMNS, LintColumns, lint_table, resolve_format
 
 
 def _lint_batch(table, indices, *, format, target, columns, features):
@@ -24,7 +24,7 @@ def _lint_batch(table, indices, *, format, target, columns, features):
 
 def lint_dataset(ds: Any, format: str = "auto", target: str | None = None, *,
                  num_proc: int | None = None, batch_size: int = 1000,
-                 columns: LintColumns = LintColumns()) -> Any:
+                 columns: LintColumns = DEFAULT_COLUMNS) -> Any:
     """Return ``ds`` with ``lint_ok``, ``lint_errors`` and ``lint_diagnostics`` columns.
 
     ``format="auto"`` detects the format from the first rows. Rows are numbered from

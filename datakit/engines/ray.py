@@ -16,7 +16,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from datakit.engines.arrow import LintColumns, lint_table, resolve_format
+from datakit.engines.arrow import DEFAULT_COLUMNS, LintColumns, lint_table, resolve_format
 
 INSTALL_HINT = "pip install 'datakit[ray]'"
 
@@ -33,7 +33,7 @@ def _lint_batch(table, *, format, target, columns):
 
 
 def lint_ray(ds: Any, format: str = "auto", target: str | None = None, *,
-             batch_size: int = 1000, columns: LintColumns = LintColumns()) -> Any:
+             batch_size: int = 1000, columns: LintColumns = DEFAULT_COLUMNS) -> Any:
     """Return a lazy Ray dataset with the lint columns appended (see :mod:`.arrow`)."""
     _require_ray()
     fmt = resolve_format(ds.take(64), format, target)

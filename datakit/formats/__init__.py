@@ -63,7 +63,7 @@ def get(format_id: str) -> Format:
         ) from None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def schemas_dir():
     """Where the schemas are: ``datakit.schemas`` inside an installed wheel, or the
     top-level ``schemas/`` folder of a source checkout (editable installs)."""
@@ -78,7 +78,7 @@ def schemas_dir():
         return here
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_schema(format_id: str) -> dict:
     """Load ``schemas/<id>.schema.json`` (the single source of truth for a format)."""
     text = schemas_dir().joinpath(f"{format_id}.schema.json").read_text(encoding="utf-8")
@@ -142,7 +142,17 @@ def resolve(family: str, sample: dict | None = None, chat_default: str = "openai
     return family
 
 
-from datakit.formats import alpaca, dashscope, minimax, mistral, openai, sharegpt, siliconflow  # noqa: E402,F401
+from datakit.formats import alpaca, dashscope, minimax, mistral, openai, sharegpt, siliconflow  # noqa: F401
 
-__all__ = ["FORMATS", "Format", "CheckContext", "Finding", "get", "register", "load_schema",
-           "detect_family", "resolve", "CHAT"]
+__all__ = [
+    "CHAT",
+    "FORMATS",
+    "CheckContext",
+    "Finding",
+    "Format",
+    "detect_family",
+    "get",
+    "load_schema",
+    "register",
+    "resolve",
+]

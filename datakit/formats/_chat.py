@@ -228,13 +228,11 @@ def _walk_full(
             prev = last_ua = None  # unknown role: the schema reports it; do not chain on it
             continue
 
-        if "weight" in m:
-            if role != "assistant":
-                if prof.weights:
-                    out.append(Finding("R010", (
-                        f"message {i} ({role}) has \"weight\"; weight applies to assistant "
-                        "messages only — remove it or move it to the assistant answer"),
-                        f"{base}/{i}/weight"))
+        if "weight" in m and role != "assistant" and prof.weights:
+            out.append(Finding("R010", (
+                f"message {i} ({role}) has \"weight\"; weight applies to assistant "
+                "messages only — remove it or move it to the assistant answer"),
+                f"{base}/{i}/weight"))
 
         if prof.transitions and prev is not None and role != "tool" and role not in MISTRAL_NEXT[prev]:
             allowed = "/".join(sorted(MISTRAL_NEXT[prev]))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import gzip
 import io
+import itertools
 import os
 import zlib
 from collections.abc import Iterator
@@ -172,7 +173,7 @@ def shards(path: str | os.PathLike, target_bytes: int = 16 << 20) -> list[Shard]
                 bounds.append(nxt)
             pos = nxt + target_bytes
     bounds.append(size)
-    return [Shard(p, a, b, i) for i, (a, b) in enumerate(zip(bounds, bounds[1:]))]
+    return [Shard(p, a, b, i) for i, (a, b) in enumerate(itertools.pairwise(bounds))]
 
 
 def iter_shard_lines(shard: Shard) -> Iterator[bytes]:

@@ -403,5 +403,13 @@ def lint_paths(paths: Iterable[str], opts: LintOptions) -> Report:
     return build_report([(fr, diags) for fr, diags, _ in done], opts)
 
 
-__all__ = ["LintOptions", "UsageError", "lint_paths", "lint_file", "build_report", "sniff",
-           "run_kernel_on_lines", "replace"]
+__all__ = [
+    "LintOptions",
+    "UsageError",
+    "build_report",
+    "lint_file",
+    "lint_paths",
+    "replace",
+    "run_kernel_on_lines",
+    "sniff",
+]

@@ -177,7 +177,7 @@ def check_dashscope_image(name: object, ptr: str, images: frozenset[str] | None,
             f"image {_q(name)} has {'extension .' + ext if ext else 'no file extension'}; "
             f"use one of {', '.join(sorted(DASHSCOPE_IMAGE_EXTENSIONS))}"), ptr))
     if images is not None and name not in images:
-        alt = name[2:] if name.startswith("./") else name
+        alt = name.removeprefix("./")
         if alt not in images:
             out.append(Finding("M001", (
                 f"image {_q(name)} is not in the zip; add the file beside the jsonl or fix "

@@ -511,7 +511,7 @@ def _fast_path_agrees(counter: MistralCounter) -> bool:
         converted = _to_request(probe)
         try:
             expected = len(mt.encode_chat_completion(converted.request).tokens)
-        except Exception:  # noqa: BLE001 - e.g. tools on a v1 tokenizer: not a usable probe
+        except Exception:  # noqa: BLE001, S112 - e.g. tools on a v1 tokenizer: not a usable probe
             continue
         try:
             instruct = counter._normalize(converted.request, validate=True)

@@ -56,7 +56,7 @@ def _framing(text: str) -> list[Part]:
     for piece in _ADDED_RE.split(text):
         if not piece:
             continue
-        out.append(_ADDED_ID[piece] if piece in _ADDED_ID else piece)
+        out.append(_ADDED_ID.get(piece, piece))
     return out
 
 

@@ -71,7 +71,7 @@ _CL100K_PAT = (
     r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
     r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
 )
-_O200K_PAT = "|".join(
+_O200K_PAT = "|".join(  # noqa: FLY002 - one alternative per line reads better
     [
         r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
         r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
@@ -260,7 +260,7 @@ def load_encoding(name: str) -> tiktoken.Encoding:
     if source.tiktoken_name is not None:
         try:
             return _tiktoken_cache_only(source.tiktoken_name)
-        except Exception:  # noqa: BLE001 - any failure here means "not cached"
+        except Exception:  # noqa: BLE001, S110 - any failure here means "not cached"
             pass
     raise TokenizerUnavailable(
         f"vocabulary {name!r} is not available offline ({missing}). "
