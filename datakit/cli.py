@@ -266,10 +266,8 @@ def _is_decompression_error(e: BaseException) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from datakit.config import ConfigError
+    from datakit.errors import UsageError
     from datakit.io.atomic import OutputExists
-    from datakit.linter.run import UsageError
-    from datakit.targets import UnknownTarget
 
     parser = build_parser(_command_of(argv))
     args = parser.parse_args(argv)
@@ -284,7 +282,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     gc.freeze()
     try:
         return int(args.handler(args) or 0)
-    except (UsageError, _Usage, ConfigError, UnknownTarget, OutputExists, KeyError) as e:
+    except (UsageError, _Usage, OutputExists, ValueError, KeyError) as e:
+        if isinstance(e, ValueError) and not type(e).__module__.startswith("datakit."):
+            return _internal_error(e)  # datakit's own ValueErrors (config, split, chunk, …)
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"datakit: error: {msg}", file=sys.stderr)
         return EXIT_USAGE
@@ -296,17 +296,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{e.filename}: " if e.filename else ""
         print(f"datakit: error: {where}{e.strerror or e}", file=sys.stderr)
         return EXIT_USAGE
-
     except KeyboardInterrupt:
         print("datakit: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # noqa: BLE001 - internal error: exit 2, short message
-        if _is_decompression_error(e):
-            print(f"datakit: error: a compressed input is truncated or corrupt ({e}); test it "
-                  "with gzip -t / zstd -t, or decompress it to find the damage", file=sys.stderr)
-            return EXIT_USAGE
-        if os.environ.get("DATAKIT_DEBUG"):
-            traceback.print_exc()
-        print(f"datakit: internal error: {type(e).__name__}: {e} "
-              "(set DATAKIT_DEBUG=1 for a traceback, and please report it)", file=sys.stderr)
+        return _internal_error(e)
+
+
+def _internal_error(e: Exception) -> int:
+    """Exit 2 with one line: a damaged compressed input, or else an internal error (with
+    the traceback only under DATAKIT_DEBUG=1)."""
+    if _is_decompression_error(e):
+        print(f"datakit: error: a compressed input is truncated or corrupt ({e}); test it "
+              "with gzip -t / zstd -t, or decompress it to find the damage", file=sys.stderr)
         return EXIT_USAGE
+    if os.environ.get("DATAKIT_DEBUG"):
+        traceback.print_exception(e)
+    print(f"datakit: internal error: {type(e).__name__}: {e} "
+          "(set DATAKIT_DEBUG=1 for a traceback, and please report it)", file=sys.stderr)
+    return EXIT_USAGE

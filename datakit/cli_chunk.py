@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from datakit.linter.run import UsageError
+from datakit.errors import UsageError
 
 
 def _size(text: str) -> int:

@@ -65,7 +65,7 @@ def _print_diag(d) -> None:
 def run(args: argparse.Namespace) -> int:
     from datakit.conversion.engine import Settings
     from datakit.conversion.files import FileJob, convert_files, is_dir_output
-    from datakit.linter.run import UsageError
+    from datakit.errors import UsageError
 
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from datakit.linter.run import UsageError
+from datakit.errors import UsageError
 
 
 def _size(text: str) -> int:

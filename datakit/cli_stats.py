@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from datakit.linter.run import UsageError
+from datakit.errors import UsageError
 
 
 def add_parsers(sub) -> None:

@@ -38,11 +38,11 @@ from typing import Any
 import orjson
 
 from datakit import sources
+from datakit.errors import UsageError
 from datakit.fixers import AMBIGUOUS, FIXERS, FixContext
 from datakit.fixers.result import Change, FixResult
 from datakit.fixers.tools import add_to_catalog
 from datakit.linter.kernel import BOM, KernelConfig, lint_lines
-from datakit.linter.run import UsageError
 from datakit.report import Report
 from datakit.rules import registry
 from datakit.rules.fixes import FIXES, ON_REQUEST

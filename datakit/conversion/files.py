@@ -54,7 +54,7 @@ MAX_PRINTED_PER_CODE = 20
 
 
 def _usage(msg: str) -> Exception:
-    from datakit.linter.run import UsageError as LintUsage
+    from datakit.errors import UsageError as LintUsage
 
     return LintUsage(msg)
 

@@ -21,6 +21,7 @@ import orjson
 
 from datakit import formats as formats_mod
 from datakit.diagnostics import Diagnostic, Severity
+from datakit.errors import UsageError
 from datakit.io import reader
 from datakit.linter.kernel import BOM, BatchResult, KernelConfig, lint_lines
 from datakit.report import FileResult, Report
@@ -33,8 +34,6 @@ SHARD_BYTES = 8 << 20
 BATCH_BYTES = 4 << 20
 
 
-class UsageError(Exception):
-    """Bad arguments or unreadable paths: exit code 2."""
 
 
 @dataclass(slots=True)
