@@ -79,3 +79,13 @@ def test_dataset_summary_counts_what_the_list_summary_counts():
     fields = ("read", "written", "changed", "lossy", "rejected", "losses", "changes", "sources")
     assert {f: getattr(from_ds, f) for f in fields} == {f: getattr(from_list, f) for f in fields}
     assert from_ds.changes == {"C050": 1} and from_ds.rejected == {"C027": 1}
+
+
+def test_summary_reprs_read_well_outside_a_notebook():
+    _, summary = datakit.convert([PLAIN | {"tools": None}, TOOL], to="mistral",
+                                 return_summary=True)
+    assert repr(summary) == ("<ConversionSummary to mistral: 2 read, 2 written, 1 changed, "
+                             "0 with losses, 0 rejected>")
+    assert str(summary).startswith("2 read, 2 written (1 changed, 0 with losses), 0 rejected")
+    assert "C050" in summary._repr_html_() and "<table" in summary._repr_html_()
+    assert list(summary.to_pandas()["code"]) == ["C050"]

@@ -92,6 +92,11 @@ class ConversionSummary:
     def __str__(self) -> str:
         return "\n".join(self.lines())
 
+    def __repr__(self) -> str:
+        return (f"<ConversionSummary to {self.target}: {self.read:,} read, {self.written:,} "
+                f"written, {self.changed:,} changed, {self.lossy:,} with losses, "
+                f"{self.rejected_total:,} rejected>")
+
     def _repr_html_(self) -> str:
         rows = "".join(
             f"<tr><td>{html.escape(r['kind'])}</td><td>{r['code']}</td>"
