@@ -54,6 +54,11 @@ class Report:
         """True when there is no error-severity diagnostic (hidden ones included)."""
         return self.errors == 0
 
+    def __repr__(self) -> str:
+        examples = sum(f.examples for f in self.files)
+        return (f"<Report {len(self.files):,} file(s), {examples:,} example(s): "
+                f"{self.errors:,} error(s), {self.warnings:,} warning(s)>")
+
     @property
     def summary(self) -> dict[str, Any]:
         return {

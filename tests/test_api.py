@@ -162,3 +162,12 @@ def test_empty_records_are_reported_like_an_empty_file(tmp_path):
         report = datakit.lint(source)
         assert [(d.code, d.path) for d in report.diagnostics] == [("J010", label)]
         assert not report.ok
+
+
+def test_report_and_fix_result_reprs_are_one_line(bad_file):
+    report = datakit.lint(bad_file)
+    assert repr(report) == (f"<Report 1 file(s), 4 example(s): {report.errors} error(s), "
+                            f"{report.warnings} warning(s)>")
+    fixed = datakit.fix(ROWS + [GOOD], target="openai")
+    assert repr(fixed).startswith("<FixResult <records>: ") and "\n" not in repr(fixed)
+    assert f"{fixed.report.errors} error(s) remain" in repr(fixed)

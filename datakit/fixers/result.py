@@ -68,6 +68,11 @@ class FixResult:
         """True when the output has no error-severity diagnostic."""
         return self.report.ok
 
+    def __repr__(self) -> str:
+        return (f"<FixResult {self.source}: {sum(self.fixed.values()):,} fix(es), "
+                f"{self.changed_lines:,} line(s) changed, {self.removed_lines:,} removed; "
+                f"{self.report.errors:,} error(s) remain>")
+
     @property
     def changed_lines(self) -> int:
         return sum(1 for c in self.changes if c.out_line is not None)
