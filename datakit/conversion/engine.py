@@ -143,6 +143,15 @@ def _lost_integer(value: Any) -> bool:
     return t is float and (value >= _INT64 or value < -_INT64) and value.is_integer()
 
 
+def _exact(raw: bytes, parsed: Any) -> Any:
+    """``raw`` parsed by the standard library, which keeps integers of any size exact;
+    ``parsed`` (orjson's reading) if it cannot (e.g. nesting past its recursion limit)."""
+    try:
+        return json.loads(raw.decode("utf-8").lstrip("\ufeff"))
+    except (ValueError, RecursionError):
+        return parsed
+
+
 def dumps(obj: Any) -> bytes:
     """One JSONL line, UTF-8 without escaping (CJK stays one character, not six bytes)."""
     try:
@@ -268,7 +277,7 @@ def convert_lines(lines: list[bytes], settings: Settings, path: str = "<lines>",
         try:
             obj = loads(raw)  # JSON allows the trailing newline; BOM and blank lines fail here
             if _lost_integer(obj):  # orjson made a float of an integer beyond 64 bits
-                obj = json.loads(raw.decode("utf-8").lstrip("\ufeff"))
+                obj = _exact(raw, obj)
         except decode_error:
             body = raw.rstrip(b"\r\n")
             if body.startswith(BOM):
