@@ -227,16 +227,20 @@ def document_kind(first_line: bytes) -> str | None:
     return None
 
 
-def not_jsonl(path: str | os.PathLike, max_lines: int = 64) -> str | None:
-    """:func:`document_kind` of a file, from its first non-blank line (None when the file
-    looks like JSON Lines, is empty or cannot be read: the caller's own read reports that)."""
+def not_jsonl(path: str | os.PathLike, max_bytes: int = 1 << 16) -> str | None:
+    """:func:`document_kind` of a file, judged from at most ``max_bytes`` of its start (a
+    file that is one huge line is never read whole). None when it looks like JSON Lines,
+    is empty or cannot be read: the caller's own read reports that."""
     try:
         with open_binary(path) as fh:
-            for i, line in enumerate(fh):
-                if line.strip():
-                    return document_kind(line)
-                if i >= max_lines:
-                    break
+            head = fh.read(max_bytes)
     except Exception:  # noqa: BLE001 - unreadable or corrupt: the real read reports it
         return None
-    return None
+    body = head.lstrip(_BOM).lstrip()
+    if not body:
+        return None
+    end = body.find(b"\n")
+    first = body if end < 0 else body[:end]
+    if first.startswith(b"{") and end < 0 and len(head) >= max_bytes:
+        return None  # a long first line that opens an object: JSON Lines
+    return document_kind(first)
