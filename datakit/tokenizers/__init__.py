@@ -18,11 +18,28 @@ from .base import (
     utf8_len,
 )
 from .factory import TOKENIZER_IDS, counter_for
-from .minimax import MiniMaxEstimateCounter
-from .mistral import MISTRAL_MODELS, MISTRAL_TOKENIZERS, MistralCounter, mistral_tokenizer_for
-from .openai import OpenAIChatCounter, render_functions_namespace
-from .qwen import QWEN25_DEFAULT_SYSTEM, QwenChatMLCounter, render_qwen25
 from .vocab import VOCABULARIES, TokenizerUnavailable, VocabularyChecksumError, load_encoding
+
+# The counters' modules load on first use (mistral-common and the Qwen template are not
+# needed to lint against an OpenAI target): name -> submodule.
+_LAZY = {
+    "MiniMaxEstimateCounter": "minimax",
+    "MISTRAL_MODELS": "mistral", "MISTRAL_TOKENIZERS": "mistral", "MistralCounter": "mistral",
+    "mistral_tokenizer_for": "mistral",
+    "OpenAIChatCounter": "openai", "render_functions_namespace": "openai",
+    "QWEN25_DEFAULT_SYSTEM": "qwen", "QwenChatMLCounter": "qwen", "render_qwen25": "qwen",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "MISTRAL_MODELS",

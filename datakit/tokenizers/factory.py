@@ -5,10 +5,6 @@ from __future__ import annotations
 from functools import cache
 
 from .base import BaseCounter
-from .minimax import MiniMaxEstimateCounter
-from .mistral import DEFAULT_MISTRAL_MODEL, MistralCounter
-from .openai import OpenAIChatCounter
-from .qwen import QwenChatMLCounter
 
 __all__ = ["TOKENIZER_IDS", "counter_for"]
 
@@ -31,12 +27,21 @@ def counter_for(tokenizer_id: str, model: str | None = None) -> BaseCounter:
     :class:`MiniMaxEstimateCounter`. Counters are cached, and load their vocabulary on
     first use.
     """
+    # each counter's module is imported only when asked for (start-up of lint --target)
     if tokenizer_id.startswith("tiktoken:"):
+        from .openai import OpenAIChatCounter
+
         return OpenAIChatCounter(tokenizer_id.split(":", 1)[1])
     if tokenizer_id == "qwen":
+        from .qwen import QwenChatMLCounter
+
         return QwenChatMLCounter()
     if tokenizer_id == "mistral":
+        from .mistral import DEFAULT_MISTRAL_MODEL, MistralCounter
+
         return MistralCounter(model or DEFAULT_MISTRAL_MODEL)
     if tokenizer_id == "minimax-estimate":
+        from .minimax import MiniMaxEstimateCounter
+
         return MiniMaxEstimateCounter()
     raise ValueError(f"unknown tokenizer id {tokenizer_id!r}; known: {', '.join(TOKENIZER_IDS)}")

@@ -23,9 +23,10 @@ import threading
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import tiktoken
+if TYPE_CHECKING:  # imported where used: lint --target rarely needs tiktoken itself
+    import tiktoken
 
 __all__ = [
     "VOCABULARIES",
@@ -214,6 +215,7 @@ _tiktoken_cache_lock = threading.Lock()
 
 def _tiktoken_cache_only(name: str) -> tiktoken.Encoding:
     """tiktoken.get_encoding, allowed to read its local cache but never the network."""
+    import tiktoken
     import tiktoken.load as tl
 
     def _no_network(blobpath: str) -> bytes:
@@ -250,6 +252,8 @@ def load_encoding(name: str) -> tiktoken.Encoding:
     except (FileNotFoundError, ModuleNotFoundError, OSError) as exc:
         missing: Exception = exc
     else:
+        import tiktoken
+
         ranks = _parse_tiktoken_bpe(data)
         return tiktoken.Encoding(
             name=source.name,
