@@ -89,3 +89,22 @@ def test_summary_reprs_read_well_outside_a_notebook():
     assert str(summary).startswith("2 read, 2 written (1 changed, 0 with losses), 0 rejected")
     assert "C050" in summary._repr_html_() and "<table" in summary._repr_html_()
     assert list(summary.to_pandas()["code"]) == ["C050"]
+
+
+@pytest.mark.parametrize("to", ["mistral", "openai", "siliconflow", "dashscope-sft"])
+def test_tool_definition_with_a_non_string_name_is_a_diagnostic_not_a_crash(to):
+    """Found by the fuzz test: a tools entry whose name is a list crashed the set of
+    defined names (unhashable) in the model path and in the ShareGPT direct path."""
+    openai_row = {"messages": [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "tool_calls": [{"id": "TX92Jm8Zi", "type": "function",
+                                              "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "TX92Jm8Zi", "content": "r"},
+        {"role": "assistant", "content": "a"}],
+        "tools": [{"type": "function", "function": {"name": [], "parameters": {"type": "object"}}}]}
+    sharegpt_row = TOOL | {"tools": json.dumps([{"name": [1], "parameters": {"type": "object"}}])}
+    for row, source in ((openai_row, "openai"), (sharegpt_row, "sharegpt"), (sharegpt_row, "auto")):
+        out, summary = datakit.convert([row], to=to, from_=source, on_loss="drop",
+                                       return_summary=True)
+        assert summary.read == 1 and len(out) + summary.rejected_total == 1
+        assert not any(d.code == "X001" for d in summary.diagnostics)

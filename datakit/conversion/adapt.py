@@ -649,7 +649,8 @@ def _definitions(conv: Conversation, caps: M.Caps, target: str, out: list[Findin
             return False
     if caps.tools_defined and called:
         defined = {t["function"].get("name") for t in conv.tools or ()
-                   if isinstance(t.get("function"), dict)}
+                   if isinstance(t.get("function"), dict)
+                   and isinstance(t["function"].get("name"), str)}
         missing = sorted({n for _, n in called} - defined)
         if missing:
             _f(out, "C027", f"function(s) {', '.join(map(repr, missing))} are called but not "

@@ -88,6 +88,8 @@ def _tools(tools: Any, caps: M.Caps) -> tuple[list[dict], set] | None:
             d = {"type": "function", "function": d}
         if caps.tools_defined and d["function"].get("parameters") is None:
             return None  # C056
+        if type(d["function"].get("name")) is not str:
+            return None  # the model reports a bad name
         wrapped.append(d)
     return wrapped, {d["function"].get("name") for d in wrapped}
 
