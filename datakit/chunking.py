@@ -599,7 +599,137 @@ class _Streamed:
 
 
 STREAM_BLOCK = 1 << 20  # 1 MiB: as fast as larger blocks here, and the ring stays small
-RING = 10  # read buffers; more than the blocks that in-flight tasks can reference
+RING = 16  # read buffers in the ring; memory is RING blocks plus at most LONG_LINES lines
+LONG_LINES = 4  # lines that spanned read blocks, in flight at once
+
+
+class _Over(Exception):
+    """A line over the limit, found by the reading thread (size None: not yet known)."""
+
+    def __init__(self, size: int | None) -> None:
+        self.size = size
+
+
+class _Pipeline:
+    """The two helper threads of :func:`_stream_contiguous`.
+
+    Each work item is one read block (or one line that spanned blocks) with the chunk
+    segments cut from it: ``(data, ring, lo, hi, segs)``, ``segs`` a list of
+    ``(chunk, a, b)`` covering ``data[lo:hi]``. The *hasher* feeds the source's sha256
+    and counts each segment's newlines; the *writer* opens chunk files, writes the
+    segments and feeds each chunk's sha256. Both release the GIL for the bulk of their
+    work (hashlib, numpy, ``os.write``), so the two cores stay busy while the reading
+    thread cuts the next block. One queue operation per block and thread; a block's
+    buffer goes back to the ring once both threads are done with it.
+    """
+
+    def __init__(self, staging: str, ring: list[bytearray]) -> None:
+        import queue
+        import threading
+
+        self.staging = staging
+        self.ring = ring
+        self.free: queue.SimpleQueue = queue.SimpleQueue()
+        for i in range(len(ring)):
+            self.free.put(i)
+        self.long_lines = threading.Semaphore(LONG_LINES)
+        self.lock = threading.Lock()
+        self.src_sha = hashlib.sha256()
+        self.counts: list[int] = []  # newlines per chunk
+        self.shas: list[str] = []  # sha256 per chunk, as each is closed
+        self.errors: list[BaseException] = []
+        self.queues = (queue.SimpleQueue(), queue.SimpleQueue())
+        self.threads = [threading.Thread(target=self._run, args=(q, work), daemon=True)
+                        for q, work in zip(self.queues, (self._hash, self._write))]
+        self.fd = -1
+        self.sha: Any = None
+        for t in self.threads:
+            t.start()
+
+    def submit(self, data: Any, ring: int, lo: int, hi: int, segs: list) -> None:
+        item = (data, ring, lo, hi, segs, [2])
+        for q in self.queues:
+            q.put(item)
+
+    def stop(self) -> None:
+        """Let both threads finish every submitted item, then end them."""
+        if self.threads:
+            for q in self.queues:
+                q.put(None)
+            for t in self.threads:
+                t.join()
+            self.threads = []
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def _run(self, q: Any, work: Any) -> None:
+        while (item := q.get()) is not None:
+            if not self.errors:
+                try:
+                    work(item)
+                except BaseException as exc:  # noqa: BLE001 (re-raised by the reading thread)
+                    self.errors.append(exc)
+            with self.lock:
+                item[5][0] -= 1
+                done = not item[5][0]
+            if done:
+                if item[1] >= 0:
+                    self.free.put(item[1])
+                else:
+                    self.long_lines.release()
+        if not self.errors:
+            try:
+                work(None)
+            except BaseException as exc:  # noqa: BLE001 (re-raised by the reading thread)
+                self.errors.append(exc)
+
+    def _hash(self, item: Any) -> None:
+        import numpy as np
+
+        if item is None:
+            return
+        data, _, lo, hi, segs, _ = item
+        self.src_sha.update(memoryview(data)[lo:hi])
+        eq = self.__dict__.get("eq")
+        if eq is None:
+            eq = self.eq = np.empty(STREAM_BLOCK, bool)
+        arr = np.frombuffer(data, np.uint8)
+        counts = self.counts
+        for k, a, b in segs:
+            while k >= len(counts):
+                counts.append(0)
+            n = 0
+            for p in range(a, b, len(eq)):
+                q = min(b, p + len(eq))
+                n += int(np.count_nonzero(np.equal(arr[p:q], 10, out=eq[: q - p])))
+            counts[k] += n
+
+    def _write(self, item: Any) -> None:
+        if item is None:
+            self._close()
+            return
+        data, _, _, _, segs, _ = item
+        view = memoryview(data)
+        for k, a, b in segs:
+            name = os.path.join(self.staging, f"part-{k:05d}")
+            if k >= len(self.shas) + (self.fd >= 0):
+                self._close()
+                self.fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                self.sha = hashlib.sha256()
+            piece = view[a:b]
+            self.sha.update(piece)
+            try:
+                while piece:
+                    piece = piece[os.write(self.fd, piece):]
+            except OSError as e:  # disk full, quota, …: name the chunk being written
+                raise OSError(e.errno, e.strerror, name) from None
+
+    def _close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+            self.shas.append(self.sha.hexdigest())
 
 
 def _stream_contiguous(path: str, display: str, staging: str, limit: int,
@@ -612,147 +742,124 @@ def _stream_contiguous(path: str, display: str, staging: str, limit: int,
     whole blocks. Chunks get provisional names in ``staging``; the caller names them
     once their number is known. The limit is checked before every write.
 
-    Three threads share the work (hashlib releases the GIL, and so does a write):
-    this one reads, cuts and writes; one hashes the source; one hashes each chunk and
-    counts its newlines. Queues are bounded, so memory stays constant.
+    This thread reads and cuts; a :class:`_Pipeline` hashes, counts and writes. Blocks
+    are read into a ring of reused buffers, so memory stays constant: the ring, plus
+    the few lines longer than a block that are in flight.
     """
     infos: list[ChunkInfo] = []
-    counts: list[list] = []  # per chunk: futures of newline counts
-    src_sha = hashlib.sha256()
-    src_pool, chunk_pool = ThreadPoolExecutor(1), ThreadPoolExecutor(1)
-    inflight: collections.deque = collections.deque()
-    st: dict[str, Any] = {"fh": None, "sha": None, "bytes": 0}
+    ring = [bytearray(STREAM_BLOCK) for _ in range(RING)]
+    pipe = _Pipeline(staging, ring)
+    state = {"k": 0, "used": 0}  # the chunk being filled and its bytes so far
 
-    def submit(pool: ThreadPoolExecutor, fn, *args):
-        f = pool.submit(fn, *args)
-        inflight.append(f)
-        if len(inflight) > 8:  # bounded: at most a few blocks referenced at a time
-            inflight.popleft().result()
-        return f
-
-    def lines_so_far() -> int:
-        return sum(f.result() for fs in counts for f in fs)
-
-    def close() -> None:
-        if st["fh"] is not None:
-            fh, sha, info = st["fh"], st["sha"], infos[-1]
-            st["fh"] = None
-            fh.close()
-            submit(chunk_pool, lambda: setattr(info, "sha256", sha.hexdigest()))
-
-    def emit(data: bytes, a: int, b: int) -> None:
-        if st["fh"] is None:
-            name = f"part-{len(infos):05d}"
-            infos.append(ChunkInfo(name, 0, 0))
-            counts.append([])
-            st["fh"] = open(os.path.join(staging, name), "wb", buffering=0)  # noqa: SIM115
-            st["sha"] = hashlib.sha256()
-        info = infos[-1]
-        if info.bytes + (b - a) > limit:  # the hard limit, before the write
-            raise ChunkError(f"{display}: internal error: a chunk would exceed the limit")
-        piece = memoryview(data)[a:b]
-        st["fh"].write(piece)
-        counts[-1].append(submit(chunk_pool, _hash_and_count, st["sha"], data, a, b))
-        info.bytes += b - a
-        st["bytes"] += b - a
-
-    def over(data: bytes, a: int, size: int | None) -> LineOverLimit:
-        what = f"line of {size} bytes" if size is not None else "line of more than " \
-            f"{limit} bytes"
-        return LineOverLimit(f"{display}:{lines_so_far() + 1}: {what} is over the limit of "
-                             f"{limit} bytes; a line is never split: raise the limit or "
-                             "shorten the example")
-
-    def place(data: bytes, a: int, end: int) -> None:
-        """Write data[a:end], a run of whole lines, into chunks."""
+    def place(data: Any, a: int, end: int, segs: list) -> None:
+        """Cut data[a:end], whole lines (the last one maybe unterminated), into chunks."""
+        k, used = state["k"], state["used"]
         while a < end:
-            room = limit - (infos[-1].bytes if st["fh"] is not None else 0)
+            room = limit - used
             if end - a <= room:
-                emit(data, a, end)
-                return
-            cut = data.rfind(b"\n", a, a + room)
-            if cut < 0:
-                if st["fh"] is None:
-                    raise over(data, a, data.find(b"\n", a, end) + 1 - a)
-                close()  # the next line does not fit: start a new chunk
-                continue
-            emit(data, a, cut + 1)
-            close()
-            a = cut + 1
+                b = end
+            else:
+                cut = data.rfind(b"\n", a, a + room)
+                if cut < 0:
+                    if not used:
+                        nl = data.find(b"\n", a, end)
+                        raise _Over((nl + 1 if nl >= 0 else end) - a)
+                    k, used = k + 1, 0  # the next line does not fit: a new chunk
+                    continue
+                b = cut + 1
+            if k == len(infos):
+                infos.append(ChunkInfo(f"part-{k:05d}", 0, 0))
+            if used + (b - a) > limit:  # the hard limit, before the write
+                raise ChunkError(f"{display}: internal error: a chunk would exceed the limit")
+            segs.append((k, a, b))
+            used += b - a
+            infos[k].bytes += b - a
+            if b < end:
+                k, used = k + 1, 0
+            a = b
+            state["k"], state["used"] = k, used
+        state["k"], state["used"] = k, used
+
+    def send(data: Any, ring_index: int, lo: int, hi: int) -> None:
+        segs: list = []
+        try:
+            place(data, lo, hi, segs)
+        finally:  # on an error, what was cut still goes through (it counts the lines)
+            if segs:
+                pipe.submit(data, ring_index, lo, segs[-1][2], segs)
+            elif ring_index >= 0:
+                pipe.free.put(ring_index)
+            else:
+                pipe.long_lines.release()
+
+    def over(size: int | None) -> LineOverLimit:
+        pipe.stop()
+        lineno = sum(pipe.counts) + 1
+        what = f"line of {size} bytes" if size is not None else \
+            f"line of more than {limit} bytes"
+        return LineOverLimit(f"{display}:{lineno}: {what} is over the limit of {limit} "
+                             "bytes; a line is never split: raise the limit or shorten the "
+                             "example")
 
     file_size = None if reader.is_compressed(path) else os.path.getsize(path)
     bar = Progress("chunk", file_size, progress)
-    pending = b""
+    pending = bytearray()  # the start of a line that began in earlier blocks
     last_byte = b""
+    total = 0
     try:
         with reader.open_binary(path) as src:
-            # Blocks are read into a ring of reused buffers (no fresh pages to fault in
-            # for every block). A buffer is reused RING blocks later; by then every
-            # task that saw it has finished, since at most 8 tasks are in flight.
-            ring: list[bytearray] = []
-            i = 0
             while True:
-                if len(ring) < RING:
-                    ring.append(bytearray(STREAM_BLOCK))
-                buf = ring[i % len(ring)] if len(ring) == RING else ring[-1]
-                i += 1
+                if pipe.errors:
+                    raise pipe.errors[0]
+                i = pipe.free.get()
+                buf = ring[i]
                 n = src.readinto(buf)
                 if not n:
+                    pipe.free.put(i)
                     break
-                submit(src_pool, src_sha.update, memoryview(buf)[:n])
+                total += n
                 bar.update(n)
                 last_byte = bytes(buf[n - 1:n])
                 start = 0
                 if pending:  # the line begun in earlier blocks: join only that line
                     nl = buf.find(b"\n", 0, n)
                     if nl < 0:
-                        pending += buf[:n]
-                    else:
-                        head, pending = bytes(pending + buf[: nl + 1]), b""
-                        place(head, 0, len(head))
-                        start = nl + 1
-                if not pending:  # whole lines in place; keep the unfinished last one
-                    nl = buf.rfind(b"\n", start, n)
-                    if nl >= start:
-                        place(buf, start, nl + 1)
-                    pending = bytes(buf[max(nl + 1, start):n])
+                        pending += memoryview(buf)[:n]
+                        pipe.free.put(i)
+                        if len(pending) > limit:
+                            raise _Over(None)
+                        continue
+                    pending += memoryview(buf)[: nl + 1]
+                    head, pending = bytes(pending), bytearray()
+                    pipe.long_lines.acquire()
+                    send(head, -1, 0, len(head))
+                    start = nl + 1
+                nl = buf.rfind(b"\n", start, n)
+                pending += memoryview(buf)[max(nl + 1, start):n]
+                if nl >= start:
+                    send(buf, i, start, nl + 1)
+                else:
+                    pipe.free.put(i)
                 if len(pending) > limit:
-                    raise over(pending, 0, None)
+                    raise _Over(None)
         if pending:  # a last line without a final newline: one more line
-            if st["fh"] is not None and infos[-1].bytes + len(pending) > limit:
-                close()
-            emit(pending, 0, len(pending))
-            counts[-1].append(_done(1))
-        close()
-        while inflight:
-            inflight.popleft().result()
+            head = bytes(pending)
+            pipe.long_lines.acquire()
+            send(head, -1, 0, len(head))
+        pipe.stop()
+        if pipe.errors:
+            raise pipe.errors[0]
+        if pending:
+            pipe.counts[state["k"]] += 1
+    except _Over as e:
+        raise over(e.size) from None
     finally:
-        if st["fh"] is not None:
-            st["fh"].close()
-        src_pool.shutdown(wait=True)
-        chunk_pool.shutdown(wait=True)
+        pipe.stop()
         bar.close()
-    for info, fs in zip(infos, counts):
-        info.lines = sum(f.result() for f in fs)
-    return _Streamed(infos, sum(i.lines for i in infos), st["bytes"], src_sha,
+    for info, count, sha in zip(infos, pipe.counts, pipe.shas):
+        info.lines, info.sha256 = count, sha
+    return _Streamed(infos, sum(pipe.counts), total, pipe.src_sha,
                      final_newline=not last_byte or last_byte == b"\n")
-
-
-def _hash_and_count(sha: Any, data: bytes, a: int, b: int) -> int:
-    """Hash data[a:b] into ``sha`` and count its newlines, both without the GIL
-    (``bytes.count`` would hold it and stall the thread that writes)."""
-    import numpy as np
-
-    sha.update(memoryview(data)[a:b])
-    return int(np.count_nonzero(np.frombuffer(data, np.uint8, count=b - a, offset=a) == 10))
-
-
-def _done(value: int):
-    from concurrent.futures import Future
-
-    f: Future = Future()
-    f.set_result(value)
-    return f
 
 
 class _ContiguousPlanner:

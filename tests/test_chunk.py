@@ -5,6 +5,8 @@ import hashlib
 import itertools
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 from conftest import run_cli
@@ -209,3 +211,24 @@ def test_source_change_is_detected_by_verify(tmp_path):
     src.write_bytes(b'{"a":1}\n{"a":2}\n{"a":4}\n')
     v = verify(res.manifest)
     assert not v.ok and any("changed" in p for p in v.problems)
+
+
+def test_a_failed_write_stops_the_run_cleanly(tmp_path):
+    """A write that fails in the writing thread (here: over RLIMIT_FSIZE, as a full disk
+    would) is one error line naming the chunk, exit 2, and no chunk, staging directory
+    or manifest left behind."""
+    src = tmp_path / "d.jsonl"
+    src.write_bytes(b"".join(b'{"i": %d, "t": "%s"}\n' % (i, b"x" * 500) for i in range(20000)))
+    script = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (3_000_000, 3_000_000))\n"
+        "from datakit.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n")
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-c", script, "chunk", str(src), "--max-bytes", "4MB",
+                        "-o", str(out)], capture_output=True, text=True, check=False, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr and "File too large" in r.stderr
+    assert "part-00000" in r.stderr and str(out) in r.stderr
+    assert not out.exists() or not any(out.iterdir())
