@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,12 @@ from datakit.rules import schema as schema_rules
 from datakit.rules.registry import Finding
 
 BOM = b"\xef\xbb\xbf"
-_NONFINITE = re.compile(r"(?<![\w\"])(-?Infinity|NaN)(?![\w\"])")
+# The tokens of a JSON text that can hold a value orjson refuses where Python's json does
+# not: strings (lone surrogate escapes), numbers (beyond a double's range) and the NaN /
+# Infinity literals. Strings are matched whole, so text inside them is never mistaken
+# for a bare token.
+_VALUE_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|-?Infinity|NaN|-?\d[\d.eE+-]*')
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|.)", re.DOTALL)
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
@@ -58,6 +64,69 @@ def _column_of_byte(body: bytes, byte_index: int) -> int:
     return len(body[:byte_index].decode("utf-8", errors="replace")) + 1
 
 
+def _lone_surrogate(token: str) -> tuple[int, str] | None:
+    """Offset and text of the first ``\\uD800``-``\\uDFFF`` escape in a string token that
+    is not half of a high+low pair."""
+    pending: tuple[int, str] | None = None  # a high surrogate waiting for its low half
+    for m in _ESCAPE.finditer(token):
+        hexa = m.group(1)
+        unit = int(hexa, 16) if hexa else -1
+        if pending is not None:
+            if 0xDC00 <= unit <= 0xDFFF and m.start() == pending[0] + 6:
+                pending = None
+                continue
+            return pending
+        if 0xD800 <= unit <= 0xDBFF:
+            pending = (m.start(), m.group(0))
+        elif 0xDC00 <= unit <= 0xDFFF:
+            return m.start(), m.group(0)
+    return pending
+
+
+def _refused_value(text: str) -> Finding | None:
+    """The first value of an otherwise well-formed line that strict parsers refuse: a
+    NaN/Infinity literal, a number beyond a 64-bit float's range, or a lone surrogate."""
+    for m in _VALUE_TOKEN.finditer(text):
+        token = m.group(0)
+        col = m.start() + 1
+        if token[0] == '"':
+            lone = _lone_surrogate(token)
+            if lone is not None:
+                col += lone[0]
+                return Finding("J005", f"the string escape {lone[1]} at column {col} is a lone "
+                                       "UTF-16 surrogate, not a character (strict parsers refuse "
+                                       "it and the text cannot be written as UTF-8; it is often "
+                                       "an emoji cut in half); delete it, or complete the pair "
+                                       "(a high \\ud800-\\udbff followed by a low "
+                                       "\\udc00-\\udfff escape)", column=col)
+            continue
+        if token in ("NaN", "Infinity", "-Infinity"):
+            return Finding("J006", f"{token} is not valid JSON at column {col}; "
+                                   "use null or a finite number", column=col)
+        try:
+            value = float(token)
+        except ValueError:
+            continue
+        if value in (math.inf, -math.inf):
+            digits = len(token.lstrip("-"))
+            if token.lstrip("-").isdigit():
+                return Finding("J006", f"an integer of {digits} digits at column {col} is too "
+                                       "large for a JSON number (beyond about 1.8e308 it "
+                                       "parses as infinity, or not at all); write it as a "
+                                       "string, or use null", column=col)
+            shown = token if len(token) <= 24 else token[:20] + "…"
+            return Finding("J006", f"the number {shown} at column {col} overflows to "
+                                   "infinity (the largest JSON number is about 1.8e308); "
+                                   "use a finite number, null, or a string", column=col)
+    return None
+
+
+def _parse_int_unbounded(digits: str) -> float:
+    # Python refuses int() of over 4300 digits (ValueError); a float has no such limit,
+    # and only the syntax matters here, not the value.
+    return float(digits)
+
+
 def explain_parse_error(body: bytes) -> Finding:
     """orjson said no: find out exactly why, with a 1-based character column."""
     try:
@@ -69,7 +138,7 @@ def explain_parse_error(body: bytes) -> Finding:
                                "re-encode the file as UTF-8", column=col)
     m = _CONTROL.search(body)
     try:
-        json.loads(text)
+        json.loads(text, parse_int=_parse_int_unbounded)
     except RecursionError:
         return Finding("J008", "nesting is too deep to parse (over 1024 levels)", column=1)
     except json.JSONDecodeError as e:
@@ -88,12 +157,24 @@ def explain_parse_error(body: bytes) -> Finding:
         elif e.msg.startswith("Unterminated string") or e.msg.startswith("Expecting"):
             hint = "; the line may be truncated or an object may be pretty-printed over several lines"
         return Finding("J005", f"invalid JSON: {e.msg} at column {e.colno}{hint}", column=e.colno)
-    # Python's json accepted what orjson refused: NaN/Infinity, or depth past orjson's limit.
-    nf = _NONFINITE.search(text)
-    if nf is not None:
-        return Finding("J006", f"{nf.group(1)} is not valid JSON at column {nf.start() + 1}; "
-                               "use null or a finite number", column=nf.start() + 1)
+    except ValueError:
+        pass  # any other refusal of the stdlib: the token scan below says which value
+    # Python's json accepted what orjson refused: NaN/Infinity, a number out of range,
+    # a lone surrogate, or depth past orjson's limit.
+    refused = _refused_value(text)
+    if refused is not None:
+        return refused
     return Finding("J008", "nesting is too deep to parse (over 1024 levels)", column=1)
+
+
+def explain_parse_error_safely(body: bytes) -> Finding:
+    """:func:`explain_parse_error`, which must never end the run: whatever it fails on
+    still leaves a diagnostic on the line."""
+    try:
+        return explain_parse_error(body)
+    except Exception as exc:  # noqa: BLE001 - one bad line must not stop the file
+        return Finding("J005", f"invalid JSON ({type(exc).__name__}: {exc}); check this line "
+                               "with a strict JSON parser", column=1)
 
 
 def _digest_function():
@@ -191,7 +272,7 @@ def lint_lines(
         except orjson.JSONDecodeError:
             if not_jsonl:
                 continue
-            emit(explain_parse_error(body), line_no, example, raw)
+            emit(explain_parse_error_safely(body), line_no, example, raw)
             continue
         if not isinstance(obj, dict):
             if not not_jsonl:

@@ -62,14 +62,18 @@ define("J005", "invalid-json", "error", """
 
 define("J006", "non-finite-number", "error", """
     ## What it does
-    Flags `NaN`, `Infinity` or `-Infinity` literals.
+    Flags `NaN`, `Infinity` or `-Infinity` literals, and numbers too large for a 64-bit
+    float (`1e999`, or an integer of hundreds of digits), which parse as infinity.
 
     ## Why is this bad?
     They are not JSON. Python's `json.dumps` writes them by default, so they slip into
-    datasets that were produced with pandas or numpy; strict parsers reject them.
+    datasets that were produced with pandas or numpy; strict parsers reject them. Numbers
+    past about 1.8e308 are refused too, or become infinity; Python refuses integers of
+    more than 4300 digits.
 
     ## Example
     `{"messages": [...], "score": NaN}`. Write with `allow_nan=False` or replace with `null`.
+    Write an identifier of 400 digits as a string: `"id": "1234…"`.
     """)
 
 define("J007", "not-an-object", "error", """

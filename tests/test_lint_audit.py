@@ -1,0 +1,100 @@
+"""Regressions from the audit of `datakit lint`: each runs the CLI as a user does, as a
+subprocess over real files, and checks what the user sees (codes, line:column, exit code)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+GOOD_LINE = ('{"messages": [{"role": "user", "content": "q"}, '
+             '{"role": "assistant", "content": "a"}]}')
+BAD_ROLE_LINE = ('{"messages": [{"role": "bot", "content": "q"}, '
+                 '{"role": "assistant", "content": "a"}]}')
+
+
+def lint(*args, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "datakit", "lint", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=300, check=False)
+
+
+def lint_json(*args, cwd=None) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    r = lint(*args, "--output-format", "json", cwd=cwd)
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
+    assert r.returncode in (0, 1), (r.returncode, r.stderr)
+    return r, json.loads(r.stdout)["diagnostics"]
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(ln + "\n" for ln in lines), encoding="utf-8")
+    return path
+
+
+def with_extra(value: str) -> str:
+    """GOOD_LINE with one more key whose value is the raw JSON text ``value``."""
+    return GOOD_LINE[:-1] + ', "n": ' + value + "}"
+
+
+# --------------------------------------------------------------------------- 1. huge integers
+
+def test_integer_of_thousands_of_digits_is_a_line_diagnostic_not_a_crash(tmp_path):
+    huge = with_extra("7" * 5000)
+    p = write_lines(tmp_path / "huge.jsonl", [GOOD_LINE, huge, BAD_ROLE_LINE])
+    r, diags = lint_json(p, "--format", "openai")
+    assert r.returncode == 1
+    got = {(d["line"], d["code"]): d for d in diags}
+    d = got[2, "J006"]
+    assert d["column"] == huge.index("7777") + 1
+    assert "5000 digits" in d["message"] and "string" in d["message"]  # what and how to fix
+    assert (3, "S003") in got  # the rest of the file is still checked
+    # the concise output a user reads has file:line:col
+    text = lint(p, "--format", "openai").stdout
+    assert f"{p}:2:{huge.index('7777') + 1}: J006" in text
+
+
+# --------------------------------------------------------------------------- 2. misreported errors
+
+def test_values_strict_parsers_refuse_get_an_accurate_code_and_message(tmp_path):
+    surrogate = GOOD_LINE.replace('"content": "q"', '"content": "q\\ud800"')
+    overflow = with_extra("1e999")
+    big_int = with_extra("9" * 400)
+    lone_low = GOOD_LINE.replace('"content": "a"', '"content": "\\ud83d\\ude00 \\udc01"')
+    p = write_lines(tmp_path / "refused.jsonl", [surrogate, overflow, big_int, lone_low])
+    _, diags = lint_json(p, "--format", "openai")
+    by_line = {d["line"]: d for d in diags}
+    assert all(d["code"] != "J008" for d in diags), diags
+
+    assert by_line[1]["code"] == "J005"
+    assert by_line[1]["column"] == surrogate.index("\\ud800") + 1
+    assert "lone" in by_line[1]["message"] and "surrogate" in by_line[1]["message"]
+
+    assert by_line[2]["code"] == "J006"
+    assert by_line[2]["column"] == overflow.index("1e999") + 1
+    assert "1e999" in by_line[2]["message"] and "infinity" in by_line[2]["message"]
+
+    assert by_line[3]["code"] == "J006"
+    assert by_line[3]["column"] == big_int.index("999") + 1
+    assert "400 digits" in by_line[3]["message"]
+
+    assert by_line[4]["code"] == "J005"  # a valid pair, then a lone low half
+    assert by_line[4]["column"] == lone_low.index("\\udc01") + 1
+
+
+def test_deep_nesting_is_still_j008(tmp_path):
+    deep = GOOD_LINE[:-1] + ', "meta": ' + "[" * 3000 + "]" * 3000 + "}"
+    p = write_lines(tmp_path / "deep.jsonl", [deep])
+    _, diags = lint_json(p, "--format", "openai")
+    assert [d["code"] for d in diags] == ["J008"]
+
+
+# --------------------------------------------------------------------------- 3. NaN column
+
+def test_nonfinite_column_points_at_the_bare_token_not_into_a_string(tmp_path):
+    line = GOOD_LINE.replace('"content": "q"', '"content": "is it NaN or Infinity here"')
+    line = line[:-1] + ', "score": NaN}'
+    p = write_lines(tmp_path / "nan.jsonl", [line])
+    _, diags = lint_json(p, "--format", "openai")
+    (d,) = [d for d in diags if d["code"] == "J006"]
+    assert d["column"] == line.rindex("NaN") + 1
+    assert line[d["column"] - 1:] == "NaN}"  # the bare token, not the text in the string
