@@ -442,7 +442,7 @@ class _Out:
         final_tmp = self.tmp + ".final"
         try:
             if self.kind == "parquet":
-                _jsonl_to_parquet(self.tmp, final_tmp)
+                _jsonl_to_parquet(self.tmp, final_tmp, label=self.path)
             else:
                 _jsonl_to_zip(self.tmp, self.images, final_tmp)
             with contextlib.suppress(OSError):
@@ -461,36 +461,128 @@ class _Out:
             os.unlink(self.tmp)
 
 
-def _jsonl_to_parquet(src: str, dest: str, rows_per_group: int = 4096) -> None:
-    """Two passes in bounded memory: unify the Arrow schema, then write row groups."""
+def _jsonl_to_parquet(src: str, dest: str, rows_per_group: int = 4096, label: str = "") -> None:
+    """Two passes in bounded memory: infer the Arrow schema over every row (each column
+    from all of its values, so a column that only a late row has is kept), then write
+    row groups with that schema. A column whose values share no Arrow type, or an integer
+    beyond 64 bits, is a usage error naming the column and the examples; nothing is
+    dropped. ``label`` names the output in messages (``dest`` is a temporary file)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    def groups() -> Iterator[list[dict]]:
-        rows: list[dict] = []
-        with open(src, "rb") as fh:
-            for line in fh:
-                rows.append(orjson.loads(line))
-                if len(rows) >= rows_per_group:
-                    yield rows
-                    rows = []
-        if rows:
-            yield rows
+    where = label or dest
 
-    schema = None
-    try:
-        for rows in groups():
-            s = pa.Table.from_pylist(rows).schema
-            schema = s if schema is None else pa.unify_schemas([schema, s],
-                                                               promote_options="permissive")
-        if schema is None:
-            schema = pa.schema([])
+    def group_schema(rows: list[dict]) -> pa.Schema:
+        names: dict[str, None] = {}
+        for r in rows:  # every key of every row, in order of first appearance
+            names.update(dict.fromkeys(r))
+        fields = []
+        for name in names:
+            try:
+                fields.append(pa.field(name, pa.array([r.get(name) for r in rows]).type))
+            except (pa.ArrowException, OverflowError):
+                raise _column_conflict(src, where, name) from None
+        return pa.schema(fields)
+
+    schema = pa.schema([])
+    for rows in _parquet_groups(src, rows_per_group):
+        s = group_schema(rows)
+        try:
+            schema = pa.unify_schemas([schema, s], promote_options="permissive")
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            bad = next((f.name for f in s if f.name in schema.names
+                        and not _types_merge(schema.field(f.name).type, f.type)), None)
+            raise _column_conflict(src, where, bad) from None
+    try:  # Arrow refuses, rather than rounds, an integer a float column cannot hold
         with pq.ParquetWriter(dest, schema) as w:
-            for rows in groups():
+            for rows in _parquet_groups(src, rows_per_group):
                 w.write_table(pa.Table.from_pylist(rows, schema=schema))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
-        raise _usage(f"cannot write Parquet: the examples do not share one Arrow schema ({e}); "
-                     "write JSONL instead (--output-format jsonl)") from None
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError) as e:
+        raise _usage(f"{where}: cannot write Parquet ({e}); write JSONL instead "
+                     "(--output-format jsonl)") from None
+
+
+def _parquet_groups(src: str, rows_per_group: int) -> Iterator[list[dict]]:
+    """The converted examples of the intermediate JSONL, ``rows_per_group`` at a time,
+    integers beyond 64 bits read exactly (orjson would make floats of them)."""
+    from datakit.conversion.engine import _exact, _lost_integer
+
+    rows: list[dict] = []
+    with open(src, "rb") as fh:
+        for line in fh:
+            obj = orjson.loads(line)
+            if _lost_integer(obj):
+                obj = _exact(line, obj)
+            rows.append(obj)
+            if len(rows) >= rows_per_group:
+                yield rows
+                rows = []
+    if rows:
+        yield rows
+
+
+def _types_merge(a: Any, b: Any) -> bool:
+    import pyarrow as pa
+
+    try:
+        pa.unify_schemas([pa.schema([("x", a)]), pa.schema([("x", b)])],
+                         promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer beyond 64 bits" if not -2 ** 63 <= value < 2 ** 64 else "an integer"
+    return {float: "a number", str: "a string", list: "a list", dict: "an object"}.get(
+        type(value), type(value).__name__)
+
+
+def _column_conflict(src: str, where: str, column: str | None) -> Exception:
+    """The usage error for a column Parquet cannot hold: rescan the column (this is the
+    error path) for the first example whose value has no Arrow type in common with the
+    values before it, or none at all."""
+    import pyarrow as pa
+
+    jsonl = "write JSONL instead (--output-format jsonl)"
+    fix = f"Parquet needs one type per column: {jsonl} or make the column's values one type"
+    if column is None:
+        return _usage(f"{where}: cannot write Parquet: the examples do not share one Arrow "
+                      f"schema; {fix}")
+    seen: Any = None  # the column's type so far
+    first = (0, None)  # (example, value) that set it
+    n = 0
+    for rows in _parquet_groups(src, 4096):
+        for r in rows:
+            n += 1
+            v = r.get(column)
+            if v is None:
+                continue
+            try:
+                t = pa.array([v]).type
+            except (pa.ArrowException, OverflowError) as e:
+                what = _kind(v)
+                if isinstance(e, OverflowError):
+                    return _usage(f"{where}: cannot write Parquet: column {column!r} holds an "
+                                  f"integer beyond 64 bits in example {n}"
+                                  f"{'' if what.endswith('bits') else f' ({what})'}, which no "
+                                  f"Parquet integer holds; {jsonl}")
+                return _usage(f"{where}: cannot write Parquet: column {column!r} holds {what} "
+                              f"in example {n} whose parts do not share one type ({e}); {fix}")
+            if seen is None:
+                seen, first = t, (n, v)
+            elif _types_merge(seen, t):
+                seen = pa.unify_schemas([pa.schema([("x", seen)]), pa.schema([("x", t)])],
+                                        promote_options="permissive").field("x").type
+            else:
+                return _usage(f"{where}: cannot write Parquet: column {column!r} holds "
+                              f"{_kind(first[1])} in example {first[0]} ({seen}) and "
+                              f"{_kind(v)} in example {n} ({t}); {fix}")
+    return _usage(f"{where}: cannot write Parquet: the values of column {column!r} do not "
+                  f"share one Arrow type; {fix}")
 
 
 def _jsonl_to_zip(src: str, images: dict[str, bytes], dest: str) -> None:
