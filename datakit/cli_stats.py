@@ -46,6 +46,8 @@ def run(args) -> int:
     except (StatsError, TokenizerUnavailable) as e:
         raise UsageError(str(e)) from None
     print(s.to_json() if args.output_format == "json" else s.render_text())
+    for path in s.empty:
+        print(f"datakit stats: {path}: the file is empty; nothing counted", file=sys.stderr)
     if s.skipped:
         print(f"datakit stats: {len(s.skipped):,} example(s) could not be counted; "
               "`datakit lint` says why", file=sys.stderr)

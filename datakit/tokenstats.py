@@ -69,9 +69,18 @@ def _count_lines(lines: list[bytes], fmt: str, spec: str) -> _Batch:
         except orjson.JSONDecodeError:
             out.skipped.append((i + 1, "invalid JSON"))
             continue
-        vs = views(obj, fmt) if isinstance(obj, dict) else []
-        if not vs:
-            out.skipped.append((i + 1, f"not a {fmt} example"))
+        problem = _shape_problem(obj, fmt)
+        vs: list[dict] = []
+        if problem is None:
+            try:
+                vs = views(obj, fmt)
+            except (TypeError, AttributeError, ValueError):
+                problem = f"not a {fmt} example"
+        if problem is None:
+            problem = next((p for p in map(_view_problem, vs) if p), None) if vs else \
+                f"not a {fmt} example"
+        if problem is not None:
+            out.skipped.append((i + 1, problem))
             continue
         try:
             counts = [counter.count(v) for v in vs]
@@ -84,6 +93,55 @@ def _count_lines(lines: list[bytes], fmt: str, spec: str) -> _Batch:
         out.rows.append((i + 1, example, n_msgs, worst.total, worst.trained))
     out.lines = len(lines)
     return out
+
+
+# The list of objects each format keeps its turns in (its view drops what is not an object).
+_TURNS = {"sharegpt": "conversations", "minimax": "messages", "minimax-pro": "messages",
+          "dashscope-sft-image": "messages", "dashscope-dpo": "messages"}
+
+
+def _shape_problem(obj: Any, fmt: str) -> str | None:
+    """Why ``obj`` cannot be counted as a ``fmt`` example before it is viewed, or None.
+
+    Only the shape the counters rely on is checked (``datakit lint`` checks the rest):
+    an example that is miscounted silently would skew every figure.
+    """
+    if not isinstance(obj, dict):
+        return f"not a {fmt} example: the line is a JSON {type(obj).__name__}, not an object"
+    key = _TURNS.get(fmt)
+    if key is not None:
+        turns = obj.get(key)
+        if not isinstance(turns, list) or not all(isinstance(t, dict) for t in turns):
+            return f"not a {fmt} example: `{key}` must be a list of objects"
+    if fmt == "alpaca":
+        history = obj.get("history")
+        if history is not None and not (isinstance(history, list) and all(
+                isinstance(p, list) and len(p) == 2 for p in history)):
+            return "not an alpaca example: `history` must be a list of [instruction, output] pairs"
+    return None
+
+
+def _view_problem(view: dict) -> str | None:
+    """Why one OpenAI-style view cannot be counted, or None."""
+    msgs = view.get("messages")
+    if not isinstance(msgs, list) or not msgs:
+        return "`messages` must be a non-empty list of message objects"
+    for n, m in enumerate(msgs):
+        if not isinstance(m, dict):
+            return f"message {n} is not an object"
+        if not isinstance(m.get("role"), str):
+            return f"message {n} has no string `role`"
+        content = m.get("content")
+        if content is not None and not isinstance(content, (str, list)):
+            return f"message {n}: `content` must be a string or a list of parts"
+        if isinstance(content, list) and not all(isinstance(p, (str, dict)) for p in content):
+            return f"message {n}: every part of `content` must be an object"
+        if m.get("tool_calls") is not None and not isinstance(m["tool_calls"], list):
+            return f"message {n}: `tool_calls` must be a list"
+    tools = view.get("tools")
+    if tools is not None and not isinstance(tools, list):
+        return "`tools` must be a list"
+    return None
 
 
 def _count_shard(args) -> _Batch:
@@ -136,7 +194,8 @@ class Stats:
 
     def __init__(self, *, target, format: str, paths: list[str], table, skipped: list,
                  bytes: int, exact: bool, epochs: int, price_per_million: float | None,
-                 counter_name: str, epochs_source: str = "", price_source: str = ""):
+                 counter_name: str, epochs_source: str = "", price_source: str = "",
+                 empty: list[str] | None = None):
         self.target = target
         self.format = format
         self.paths = paths
@@ -149,6 +208,7 @@ class Stats:
         self.counter_name = counter_name
         self.epochs_source = epochs_source
         self.price_source = price_source
+        self.empty = list(empty or [])  # input files with no example at all
 
     # ---------------------------------------------------------------- figures
     @property
@@ -193,6 +253,7 @@ class Stats:
             "tokenizer": self.counter_name,
             "exact": self.exact,
             "files": self.paths,
+            "empty_files": self.empty,
             "bytes": self.bytes,
             "examples": self.examples,
             "counted": len(df),
@@ -244,8 +305,13 @@ class Stats:
         est = self._est()
         lines = [f"datakit stats: {s['target']} ({s['format']}, tokenizer {s['tokenizer']}{est})",
                  f"files: {', '.join(self.paths)}",
-                 f"examples: {s['examples']:,}" + (f" ({s['skipped']:,} could not be counted; "
-                                                    "run datakit lint)" if s["skipped"] else ""),
+                 *([f"empty (nothing counted): {', '.join(self.empty)}"] if self.empty else []),
+                 f"examples: {s['examples']:,}" + (f" ({s['counted']:,} counted, {s['skipped']:,} "
+                                                    "skipped: not countable; run datakit lint)"
+                                                    if s["skipped"] else ""),
+                 *(f"  skipped {p}:{ln}: {why}" for p, ln, why in self.skipped[:5]),
+                 *([f"  … and {s['skipped'] - 5:,} more skipped (--output-format json lists all)"]
+                   if s["skipped"] > 5 else []),
                  "",
                  f"{'per example':<16}{'min':>10}{'mean':>10}{'p5':>10}{'p50':>10}{'p95':>10}{'max':>10}"]
         for key, label in (("messages", "messages"), ("tokens", "tokens" + ("*" if est else "")),
@@ -382,8 +448,13 @@ def stats(source: Any, target: str | None = None, *, format: str = "auto",
     # example in a worker), and forked workers inherit it instead of loading their own.
     counter.count({"messages": [{"role": "user", "content": "warm up"},
                                 {"role": "assistant", "content": "ok"}]})
+    empty: list[str] = []
     for label, lines in jobs:
         head = lines[:64] if lines is not None else _head(label)
+        if not any(ln.strip().removeprefix(b"\xef\xbb\xbf").strip() for ln in head):
+            # an empty file has no format to recognise and nothing to count: say so, go on
+            empty.append(label)
+            continue
         sn = sniff(head, format, _chat_default(spec))
         if sn.not_jsonl:
             what = reader.document_kind(next((ln for ln in head if ln.strip()), b""))
@@ -405,6 +476,9 @@ def stats(source: Any, target: str | None = None, *, format: str = "auto",
         frames.append({
             "path": label, "line": arr[:, 0], "example": arr[:, 1], "messages": arr[:, 2],
             "tokens": arr[:, 3], "trained_tokens": arr[:, 4]})
+    if len(empty) == len(jobs):
+        raise StatsError(f"nothing to count: {', '.join(empty)} "
+                         f"{'is' if len(empty) == 1 else 'are'} empty")
     import pandas as pd  # imported late: a usage error should not wait for it
 
     df = pd.concat([pd.DataFrame(f) for f in frames], ignore_index=True)
@@ -412,7 +486,7 @@ def stats(source: Any, target: str | None = None, *, format: str = "auto",
     return Stats(target=tgt, format=fmt_seen or format, paths=[j[0] for j in jobs], table=df[COLUMNS],
                  skipped=skipped, bytes=nbytes, exact=exact, epochs=epochs,
                  price_per_million=price_per_million, counter_name=counter.name,
-                 epochs_source=epochs_source, price_source=price_source)
+                 epochs_source=epochs_source, price_source=price_source, empty=empty)
 
 
 __all__ = ["PLOT_HINT", "Stats", "StatsError", "stats"]

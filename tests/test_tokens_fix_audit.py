@@ -1,0 +1,93 @@
+"""Regressions from the audit of token counting, target configs and `fix`.
+
+Each test runs real files on disk, through the CLI as a subprocess where users use it.
+"""
+
+import json
+
+import pytest
+from conftest import run_cli
+
+import datakit
+
+GOOD = {"messages": [{"role": "user", "content": "hello there"},
+                     {"role": "assistant", "content": "hi"}]}
+
+
+def lines(*rows) -> str:
+    return "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows)
+
+
+# ------------------------------------------------------------------ 1. stats on bad lines
+
+@pytest.mark.parametrize("bad", [
+    '{"messages": 5}',
+    '{"messages": []}',
+    '{"messages": [5, "x"]}',
+    '{"messages": [{"role": 3, "content": "x"}]}',
+    '{"messages": [{"role": "user", "content": 5}]}',
+    '{"messages": [{"role": "user", "content": [7]}]}',
+    '[1, 2]',
+])
+def test_stats_skips_malformed_chat_lines_with_a_reason(tmp_path, bad):
+    p = tmp_path / "mixed.jsonl"
+    p.write_text(lines(GOOD, bad, GOOD))
+    r = run_cli("stats", p, "--output-format", "json")
+    assert r.returncode == 0, r.stderr
+    assert "internal error" not in r.stderr and "Traceback" not in r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["counted"] == 2 and doc["skipped"] == 1
+    [skip] = doc["skipped_examples"]
+    assert skip["line"] == 2 and skip["reason"]
+    assert doc["messages"]["min"] == 2  # the bad line is in no per-example figure
+    r = run_cli("stats", p)
+    assert r.returncode == 0 and "1 skipped" in r.stdout and f"{p}:2:" in r.stdout
+
+
+@pytest.mark.parametrize("fmt,bad,good", [
+    ("sharegpt", {"conversations": 5},
+     {"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]}),
+    ("sharegpt", {"conversations": [{"from": "human", "value": 5}]},
+     {"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]}),
+    ("alpaca", {"instruction": "q", "output": "a", "history": 3},
+     {"instruction": "q", "output": "a"}),
+    ("dashscope-dpo", {"messages": 1, "chosen": {}, "rejected": {}},
+     {"messages": [{"role": "user", "content": "q"}],
+      "chosen": {"role": "assistant", "content": "a"},
+      "rejected": {"role": "assistant", "content": "b"}}),
+    ("openai-preference", {"input": "q", "preferred_output": []},
+     {"input": {"messages": [{"role": "user", "content": "q"}]},
+      "preferred_output": [{"role": "assistant", "content": "a"}],
+      "non_preferred_output": [{"role": "assistant", "content": "b"}]}),
+    ("minimax", {"messages": 3, "prompt": "p", "role_meta": {}},
+     {"messages": [{"sender_type": "USER", "text": "q"}, {"sender_type": "BOT", "text": "a"}],
+      "prompt": "p", "role_meta": {"user_name": "u", "bot_name": "b"}}),
+])
+def test_stats_skips_malformed_lines_of_every_format(tmp_path, fmt, bad, good):
+    p = tmp_path / "x.jsonl"
+    p.write_text(lines(good, bad))
+    r = run_cli("stats", p, "--format", fmt, "--output-format", "json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["counted"] == 1 and [s["line"] for s in doc["skipped_examples"]] == [2]
+
+
+def test_stats_reports_an_empty_file_and_counts_the_others(tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text("\n\n")
+    good = tmp_path / "good.jsonl"
+    good.write_text(lines(GOOD, GOOD))
+    r = run_cli("stats", empty, good, blank, "--output-format", "json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["counted"] == 2 and doc["empty_files"] == [str(empty), str(blank)]
+    assert f"{empty}: the file is empty" in r.stderr
+    r = run_cli("stats", empty, good)
+    assert r.returncode == 0 and "empty (nothing counted): " + str(empty) in r.stdout
+    s = datakit.stats([good, empty], target="openai")
+    assert s.empty == [str(empty)] and len(s.to_pandas()) == 2
+    # nothing at all to count is still a usage error, and says why
+    r = run_cli("stats", empty)
+    assert r.returncode == 2 and "empty" in r.stderr and "Traceback" not in r.stderr
