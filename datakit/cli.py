@@ -26,7 +26,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _codes(value: str) -> tuple[str, ...]:
-    return tuple(v.strip() for v in value.split(",") if v.strip())
+    """Comma-separated rule selectors; one that selects no rule is a usage error (a typo
+    in --select would otherwise silently turn every check off)."""
+    from datakit.rules import registry
+
+    codes = tuple(v.strip() for v in value.split(",") if v.strip())
+    unknown = registry.unknown_selectors(codes)
+    if unknown:
+        raise argparse.ArgumentTypeError(registry.describe_unknown_selectors(unknown))
+    return codes
 
 
 def _positive_int(value: str) -> int:

@@ -13,7 +13,13 @@ from datakit.errors import UsageError
 
 
 def _codes(value: str) -> tuple[str, ...]:
-    return tuple(v.strip() for v in value.split(",") if v.strip())
+    from datakit.rules import registry
+
+    codes = tuple(v.strip() for v in value.split(",") if v.strip())
+    unknown = registry.unknown_selectors(codes)
+    if unknown:
+        raise argparse.ArgumentTypeError(registry.describe_unknown_selectors(unknown))
+    return codes
 
 
 def add_parsers(sub) -> None:

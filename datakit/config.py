@@ -62,14 +62,22 @@ class Config:
         return {}
 
 
-def _as_codes(value: Any, key: str) -> tuple[str, ...]:
+def _as_codes(value: Any, key: str, where: Path) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
-        return tuple(v.strip() for v in value.split(",") if v.strip())
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    raise ConfigError(f"[tool.datakit] {key} must be a list of rule codes")
+        codes = tuple(v.strip() for v in value.split(",") if v.strip())
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        codes = tuple(v.strip() for v in value if v.strip())
+    else:
+        raise ConfigError(f"{where}: [tool.datakit] {key} must be a list of rule codes")
+    from datakit.rules import registry  # only when the config selects something
+
+    unknown = registry.unknown_selectors(codes)
+    if unknown:
+        raise ConfigError(f"{where}: [tool.datakit] {key}: "
+                          f"{registry.describe_unknown_selectors(unknown)}")
+    return codes
 
 
 def find_pyproject(start: str | os.PathLike | None = None) -> Path | None:
@@ -114,8 +122,8 @@ def load(path: str | os.PathLike | None = None) -> Config:
     prices = section.get("prices", {})
     return Config(
         path=str(p),
-        select=_as_codes(section.get("select"), "select"),
-        ignore=_as_codes(section.get("ignore"), "ignore"),
+        select=_as_codes(section.get("select"), "select", p),
+        ignore=_as_codes(section.get("ignore"), "ignore", p),
         max_per_rule=mpr,
         format=str(section.get("format", "auto")),
         target=section.get("target"),

@@ -98,3 +98,46 @@ def test_nonfinite_column_points_at_the_bare_token_not_into_a_string(tmp_path):
     (d,) = [d for d in diags if d["code"] == "J006"]
     assert d["column"] == line.rindex("NaN") + 1
     assert line[d["column"] - 1:] == "NaN}"  # the bare token, not the text in the string
+
+
+# --------------------------------------------------------------------------- 4. --select / --ignore
+
+def test_unknown_select_or_ignore_is_a_usage_error_not_a_silent_pass(tmp_path):
+    p = write_lines(tmp_path / "bad.jsonl", [BAD_ROLE_LINE])
+    for args, unknown in [(("--select", "J05"), "J05"), (("--select", "XYZ"), "XYZ"),
+                          (("--ignore", "S,nope"), "nope"), (("--select", "S003,T9"), "T9")]:
+        r = lint(p, *args)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert "Traceback" not in r.stderr and r.stdout == ""
+        assert repr(unknown) in r.stderr, r.stderr  # names the unknown selector
+        assert "J001-J014" in r.stderr and "J0" in r.stderr  # lists what is valid
+    r = lint(p, "--select", "J05")
+    assert "did you mean J005" in r.stderr
+    # what worked before still works: a family, a prefix, a code, a name, ALL, any case
+    for sel in ("S", "S0", "S003", "invalid-value", "ALL", "s003"):
+        r = lint(p, "--select", sel, "--format", "openai")
+        assert r.returncode == 1 and "S003" in r.stdout, (sel, r.stdout, r.stderr)
+    r = lint(p, "--ignore", "S0", "--format", "openai")
+    assert r.returncode == 0, r.stdout
+
+
+def test_unknown_select_in_the_config_file_is_a_usage_error(tmp_path):
+    p = write_lines(tmp_path / "bad.jsonl", [BAD_ROLE_LINE])
+    (tmp_path / "pyproject.toml").write_text('[tool.datakit]\nselect = ["J05"]\n', encoding="utf-8")
+    r = lint(p.name, cwd=tmp_path)
+    assert r.returncode == 2 and "'J05'" in r.stderr and "select" in r.stderr, r.stderr
+    (tmp_path / "pyproject.toml").write_text('[tool.datakit]\nignore = "J003, XYZ"\n',
+                                             encoding="utf-8")
+    r = lint(p.name, cwd=tmp_path)
+    assert r.returncode == 2 and "'XYZ'" in r.stderr and "ignore" in r.stderr, r.stderr
+    (tmp_path / "pyproject.toml").write_text('[tool.datakit]\nignore = ["S"]\n', encoding="utf-8")
+    r = lint(p.name, cwd=tmp_path)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+
+
+def test_fix_only_with_an_unknown_code_lists_the_valid_ones(tmp_path):
+    p = write_lines(tmp_path / "in.jsonl", [GOOD_LINE])
+    r = subprocess.run([sys.executable, "-m", "datakit", "fix", str(p), "-o",
+                        str(tmp_path / "out.jsonl"), "--only", "J0X"],
+                       capture_output=True, text=True, timeout=300, check=False)
+    assert r.returncode == 2 and "'J0X'" in r.stderr and "J001-J014" in r.stderr, r.stderr

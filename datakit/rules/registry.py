@@ -10,6 +10,7 @@ exactly one place.
 
 from __future__ import annotations
 
+import difflib
 import textwrap
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -164,3 +165,30 @@ def matches(code: str, selectors: tuple[str, ...]) -> bool:
         if s.upper() == "ALL" or code.startswith(s.upper()) or s == name:
             return True
     return False
+
+
+def unknown_selectors(selectors: tuple[str, ...]) -> list[str]:
+    """The selectors (as :func:`matches` reads them) that select no registered rule."""
+    return [s for s in selectors
+            if s.strip() and not any(matches(code, (s,)) for code in RULES)]
+
+
+def describe_unknown_selectors(unknown: list[str]) -> str:
+    """Why ``unknown`` select nothing, what is valid instead, and near misses."""
+    codes = sorted(RULES)
+    ranges = []
+    for family in sorted({c[0] for c in codes}):
+        members = [c for c in codes if c[0] == family]
+        ranges.append(members[0] if len(members) == 1 else f"{members[0]}-{members[-1]}")
+    hints = []
+    for s in unknown:
+        near = difflib.get_close_matches(s.strip().upper(), codes, n=2, cutoff=0.7)
+        near += difflib.get_close_matches(s.strip(), sorted(_NAMES), n=1, cutoff=0.8)
+        if near:
+            hints.append(f"{s!r}: did you mean {' or '.join(near)}?")
+    shown = ", ".join(repr(s) for s in unknown)
+    return (f"unknown rule code, prefix or name {shown} (it matches no rule)"
+            + (f"; {'; '.join(hints)}" if hints else "")
+            + f"; use ALL, a family ({', '.join(sorted({c[0] for c in codes}))}), a prefix "
+              f"({', '.join(sorted({c[:2] for c in codes}))}), a code ({', '.join(ranges)}) "
+              "or a rule name; `datakit rules` lists them")
