@@ -4,6 +4,7 @@ and output that fails `datakit lint`."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -68,3 +69,53 @@ def test_parquet_integer_beyond_64_bits_is_a_diagnostic(tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "'id'" in r.stderr and "beyond 64 bits" in r.stderr and "example 2" in r.stderr
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- 2. damaged zips
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
+IMAGE_LINE = {"messages": [{"role": "user", "content": [{"text": "What is this?"},
+                                                        {"image": "dot.png"}]},
+                           {"role": "assistant", "content": [{"text": "A pixel."}]}]}
+
+
+def _image_zip(path: Path, compression: int) -> bytes:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", compression=compression) as zf:
+        zf.writestr("data/train.jsonl", (json.dumps(IMAGE_LINE) + "\n") * 40)
+        zf.writestr("data/dot.png", PNG)
+    return path.read_bytes()
+
+
+def _damaged_zips(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    """name → (archive, what the message must name)."""
+    import zipfile
+
+    good = _image_zip(tmp_path / "good.zip", zipfile.ZIP_DEFLATED)
+    truncated = tmp_path / "truncated.zip"
+    truncated.write_bytes(good[: len(good) // 2])
+    garbled = bytearray(good)  # the deflate stream of the .jsonl member
+    start = 30 + len("data/train.jsonl") + 4
+    garbled[start:start + 24] = bytes(b ^ 0xFF for b in garbled[start:start + 24])
+    (tmp_path / "garbled.zip").write_bytes(bytes(garbled))
+    stored = bytearray(_image_zip(tmp_path / "stored.zip", zipfile.ZIP_STORED))
+    at = stored.index(PNG) + 12
+    stored[at] ^= 0xFF  # the image no longer matches its CRC
+    (tmp_path / "badcrc.zip").write_bytes(bytes(stored))
+    return {"badcrc": (tmp_path / "badcrc.zip", "'data/dot.png'"),
+            "garbled": (tmp_path / "garbled.zip", "'data/train.jsonl'"),
+            "truncated": (truncated, "truncated.zip")}
+
+
+def test_damaged_zip_inputs_are_diagnostics_not_internal_errors(tmp_path):
+    for name, (archive, needle) in _damaged_zips(tmp_path).items():
+        for target, out in (("openai", tmp_path / f"{name}.jsonl"),
+                            ("dashscope-sft-image", tmp_path / f"{name}.out.zip")):
+            r = run_cli("convert", archive, "--to", target, "-o", out, "--quiet")
+            assert r.returncode == 2, (name, target, r.stderr)
+            assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
+            assert archive.name in r.stderr and needle in r.stderr, r.stderr
+            assert "unzip -t" in r.stderr, r.stderr
+            assert not out.exists()

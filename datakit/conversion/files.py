@@ -26,12 +26,14 @@ import contextlib
 import glob
 import gzip
 import io
+import lzma
 import multiprocessing
 import os
 import shutil
 import sys
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -211,19 +213,40 @@ def _parquet_lines(path: str) -> Iterator[bytes]:
         raise _usage(f"{path}: not a readable Parquet file ({e})") from None
 
 
+# What reading a damaged zip member raises: a bad CRC or header, a cut or garbled
+# compressed stream, an encrypted member or a compression method Python lacks.
+_ZIP_MEMBER_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError,
+                      NotImplementedError, lzma.LZMAError)
+
+
+def _zip_fix(path: str) -> str:
+    return (f"the archive is truncated or corrupt: test it with `unzip -t {path}`, then "
+            "re-create or re-download it")
+
+
+def read_zip_member(zf: zipfile.ZipFile, path: str, member: str) -> bytes:
+    """A member's bytes; a damaged member is a usage error naming the archive and member."""
+    try:
+        return zf.read(member)
+    except _ZIP_MEMBER_ERRORS as e:
+        raise _usage(f"{path}: cannot read {member!r} from the zip archive ({e}); "
+                     f"{_zip_fix(path)}") from None
+
+
 class ZipMedia:
     """Images beside one ``.jsonl`` member of a safe zip."""
 
-    def __init__(self, zf: zipfile.ZipFile, names: list[str], base: str) -> None:
+    def __init__(self, zf: zipfile.ZipFile, names: list[str], base: str, path: str = "") -> None:
         self.zf = zf
         self.base = base
         self.names = set(names)
+        self.path = path or str(zf.filename)
 
     def read(self, name: str) -> bytes | None:
         member = f"{self.base}/{name}" if self.base else name
         if member not in self.names or name.startswith(("/", "..")) or "/../" in member:
             return None
-        return self.zf.read(member)
+        return read_zip_member(self.zf, self.path, member)
 
 
 @dataclass
@@ -246,17 +269,22 @@ def open_sources(paths: list[str]) -> Iterator[list[Source]]:
             if p.endswith(".zip"):
                 try:
                     zf, names = open_safe(p)
-                except (UnsafeZip, zipfile.BadZipFile) as e:
-                    raise _usage(f"{p}: cannot read the zip archive: {e}") from None
+                except UnsafeZip as e:
+                    raise _usage(f"{p}: refused the zip archive: {e}") from None
+                except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError,
+                        ValueError) as e:
+                    raise _usage(f"{p}: cannot read the zip archive ({e}); {_zip_fix(p)}"
+                                 ) from None
                 zips.append(zf)
                 members = [n for n in names if n.endswith(".jsonl")]
                 if not members:
                     raise _usage(f"{p}: the zip archive holds no .jsonl file")
                 for m in members:
                     base = os.path.dirname(m)
-                    sources.append(Source(f"{p}!{m}", lambda zf=zf, m=m: iter(io.BytesIO(zf.read(m))),
-                                          zf.getinfo(m).file_size, False,
-                                          ZipMedia(zf, names, base)))
+                    sources.append(Source(
+                        f"{p}!{m}",
+                        lambda zf=zf, m=m, p=p: iter(io.BytesIO(read_zip_member(zf, p, m))),
+                        zf.getinfo(m).file_size, False, ZipMedia(zf, names, base, p)))
             elif p.endswith(".parquet"):
                 sources.append(Source(p, lambda p=p: _parquet_lines(p), os.path.getsize(p)))
             elif (p.endswith((".json", ".json.gz")) or not p.endswith(SUFFIXES)) and _json_array(p):
