@@ -123,6 +123,7 @@ def _cmd_lint(args) -> int:
         keep_source=args.output_format == "full",
         validation=args.validation,
         per_file=cfg.per_file,
+        config=cfg,
     )
     report = lint_paths(args.paths, opts)
     to_terminal = args.output_file in (None, "-") and sys.stdout.isatty()

@@ -19,7 +19,9 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,18 +50,44 @@ class Config:
     prices: dict[str, float] = field(default_factory=dict)
 
     def for_file(self, path: str) -> dict[str, Any]:
-        """The per-file overrides (format, target) for ``path``, if any glob matches."""
-        candidates = {path.replace(os.sep, "/")}
+        """The per-file overrides (format, target) for ``path``, if any glob matches.
+
+        A glob is matched against the path as given, the absolute path and the path
+        relative to the directory of the config file, so ``data/*.jsonl`` applies however
+        the file was named on the command line. ``*`` matches any characters (``/``
+        too); ``**/`` matches zero or more directories."""
+        candidates = {_slashes(os.path.normpath(path)), _slashes(os.path.abspath(path))}
         if self.path:
-            root = os.path.dirname(self.path)
+            root = os.path.dirname(os.path.abspath(self.path))
             try:
-                candidates.add(os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/"))
-            except ValueError:
+                candidates.add(_slashes(os.path.relpath(os.path.abspath(path), root)))
+            except ValueError:  # another drive (Windows)
                 pass
         for pattern, settings in self.per_file:
-            if any(fnmatch.fnmatch(c, pattern) for c in candidates):
+            matcher = _glob_regex(pattern)
+            if any(matcher.fullmatch(c) for c in candidates):
                 return settings
         return {}
+
+
+def _slashes(path: str) -> str:
+    return path.replace(os.sep, "/")
+
+
+@functools.cache
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """fnmatch's translation of a per-file glob, with ``**/`` also matching no directory."""
+    pattern = _slashes(pattern)
+    while pattern.startswith("./"):
+        pattern = pattern[2:]
+    inner = []
+    for part in pattern.split("**/"):
+        # fnmatch.translate gives `(?s:EXPR)\Z`: keep EXPR, to join the parts
+        wrapped = re.fullmatch(r"\(\?s:(.*)\)\\[Zz]", fnmatch.translate(part), re.DOTALL)
+        if wrapped is None:  # pragma: no cover - another Python's translation: plain fnmatch
+            return re.compile(fnmatch.translate(pattern))
+        inner.append(wrapped.group(1))
+    return re.compile("(?s:" + "(?:.*/)?".join(inner) + ")")
 
 
 def _as_codes(value: Any, key: str, where: Path) -> tuple[str, ...]:

@@ -141,3 +141,38 @@ def test_fix_only_with_an_unknown_code_lists_the_valid_ones(tmp_path):
                         str(tmp_path / "out.jsonl"), "--only", "J0X"],
                        capture_output=True, text=True, timeout=300, check=False)
     assert r.returncode == 2 and "'J0X'" in r.stderr and "J001-J014" in r.stderr, r.stderr
+
+
+# --------------------------------------------------------------------------- 5. per-file globs
+
+def test_per_file_globs_resolve_against_the_config_directory_however_the_path_is_given(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.datakit.per-file]\n'
+        '"data/**/*.jsonl" = { format = "siliconflow" }\n'
+        '"./extra/*.jsonl" = "dashscope-sft"\n', encoding="utf-8")
+    for sub in ("data/deep/er", "other", "extra"):
+        (tmp_path / sub).mkdir(parents=True)
+    top = write_lines(tmp_path / "data" / "top.jsonl", [GOOD_LINE])
+    deep = write_lines(tmp_path / "data" / "deep" / "er" / "deep.jsonl", [GOOD_LINE])
+    other = write_lines(tmp_path / "other" / "o.jsonl", [GOOD_LINE])
+    extra = write_lines(tmp_path / "extra" / "e.jsonl", [GOOD_LINE])
+
+    def format_of(path, cwd):
+        r = lint(path, "--output-format", "json", cwd=cwd)
+        assert r.returncode in (0, 1), r.stderr
+        return json.loads(r.stdout)["files"][0]["format"]
+
+    # `**/` matches zero directories too, relative to the config file's directory
+    assert format_of("data/top.jsonl", tmp_path) == "siliconflow"
+    assert format_of("data/deep/er/deep.jsonl", tmp_path) == "siliconflow"
+    # an absolute path, or one relative to another working directory, resolves the same
+    assert format_of(deep, tmp_path / "other") == "siliconflow"
+    assert format_of("../top.jsonl", tmp_path / "data" / "deep") == "siliconflow"
+    assert format_of(top.name, tmp_path / "data") == "siliconflow"
+    assert format_of(extra, tmp_path) == "dashscope-sft"
+    assert format_of("./extra/e.jsonl", tmp_path) == "dashscope-sft"
+    # no glob matches: auto-detection, as before
+    assert format_of(other, tmp_path) == "openai"
+    # a --format flag still wins over the per-file config
+    r = lint("data/top.jsonl", "--format", "openai", "--output-format", "json", cwd=tmp_path)
+    assert json.loads(r.stdout)["files"][0]["format"] == "openai"

@@ -16,6 +16,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import orjson
 
@@ -47,6 +48,10 @@ class LintOptions:
     keep_source: bool = False
     validation: str | None = None  # a validation file linted beside the training file(s)
     per_file: list = field(default_factory=list)  # [(glob, {"format", "target"})]
+    # the loaded [tool.datakit] config; its for_file() resolves per-file settings (globs
+    # relative to the config file's directory). Without it, ``per_file`` is resolved the
+    # same way, relative to the current directory.
+    config: Any = None
 
 
 def default_workers() -> int:
@@ -206,17 +211,16 @@ def run_kernel_on_batches(batches: Iterator[list[bytes]], cfg: KernelConfig) -> 
 # --------------------------------------------------------------------------- one file
 
 def _file_settings(path: str, opts: LintOptions) -> tuple[str, str | None]:
-    fmt, target = opts.format, opts.target
-    for pattern, settings in opts.per_file:
-        import fnmatch
+    from datakit.config import Config
 
-        if fnmatch.fnmatch(path.replace(os.sep, "/"), pattern):
-            # flags given explicitly win; per-file config fills what was left at its default
-            if fmt == "auto" and settings.get("format"):
-                fmt = settings["format"]
-            if target is None and settings.get("target"):
-                target = settings["target"]
-            break
+    fmt, target = opts.format, opts.target
+    config = opts.config if opts.config is not None else Config(per_file=list(opts.per_file))
+    settings = config.for_file(path)
+    # flags given explicitly win; per-file config fills what was left at its default
+    if fmt == "auto" and settings.get("format"):
+        fmt = settings["format"]
+    if target is None and settings.get("target"):
+        target = settings["target"]
     return fmt, target
 
 
