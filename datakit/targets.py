@@ -207,8 +207,19 @@ class TargetRuntime:
     def check_example(self, obj: dict, body: bytes, fmt_id: str, stats: list, line_no: int,
                       example: int, schema_ok: bool,
                       format_findings: list[Finding] | None = None) -> list[Finding]:
-        return _check_example()(self, obj, body, fmt_id, line_no, example, schema_ok,
-                                format_findings)
+        counter = self.counter
+        before = getattr(counter, "unchecked", 0)
+        found = _check_example()(self, obj, body, fmt_id, line_no, example, schema_ok,
+                                 format_findings)
+        if getattr(counter, "unchecked", 0) > before:
+            # the tokenizer is missing: file_checks reports it once, with this count (the
+            # error travels with the mark: workers' runtimes are not the main process's)
+            stats.append((UNCHECKED_LIMIT, counter.error))
+        return found
+
+
+# Marks, in a batch's per-example target data, an example whose token limit went unchecked.
+UNCHECKED_LIMIT = "unchecked-token-limit"
 
 
 @functools.lru_cache(maxsize=1)
@@ -223,16 +234,34 @@ def _check_example():
 def runtime_for(spec: str) -> TargetRuntime:
     target = resolve(spec)
     rt = TargetRuntime(target)
+    from datakit.tokenizers.guarded import GuardedCounter
+
+    # Guarded: a missing vocabulary leaves undecided limits unchecked and counted, reported
+    # once per file by file_checks, instead of one L002 per example.
     try:
         from datakit.tokenizers import counter_for
 
-        rt.counter = counter_for(target.tokenizer, target.model)
+        rt.counter = GuardedCounter(counter_for(target.tokenizer, target.model))
     except Exception as e:  # noqa: BLE001 - reported as a warning, never a crash
-        rt.counter_error = str(e)
+        rt.counter = GuardedCounter(None, str(e))
     return rt
 
 
 def file_checks(path: str, res, spec: str, fmt_id: str) -> list:
     from datakit.linter.target_checks import file_checks as _fc
 
-    return _fc(path, res, resolve(spec), fmt_id)
+    target = resolve(spec)
+    out = _fc(path, res, target, fmt_id)
+    marks = [s for s in res.stats if isinstance(s, tuple) and s[:1] == (UNCHECKED_LIMIT,)]
+    if marks:
+        from datakit.rules import registry
+        from datakit.tokenizers.guarded import offline_hint
+
+        error = marks[0][1] or f"the {target.tokenizer} tokenizer could not be loaded"
+        out.append(registry.diagnostic(Finding(
+            "L002", f"token limit ({target.max_tokens:,}) of {target.id} not checked on "
+                    f"{len(marks):,} line{'s' if len(marks) > 1 else ''} in this file (examples "
+                    f"the byte bound cannot decide): tokenizer {target.tokenizer} is unavailable: "
+                    f"{error} ({offline_hint(target.tokenizer)})"),
+            path=path, line=None, example=None))
+    return out

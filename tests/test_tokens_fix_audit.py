@@ -91,3 +91,42 @@ def test_stats_reports_an_empty_file_and_counts_the_others(tmp_path):
     # nothing at all to count is still a usage error, and says why
     r = run_cli("stats", empty)
     assert r.returncode == 2 and "empty" in r.stderr and "Traceback" not in r.stderr
+
+
+# ------------------------------------------------------------------ 2. missing tokenizer
+
+def _without_openai_vocabulary(tmp_path) -> dict:
+    stub = tmp_path / "stub" / "bpe_openai"  # a bpe_openai without its vocabulary files
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text("")
+    cache = tmp_path / "empty-cache"
+    cache.mkdir()
+    return {"PYTHONPATH": str(stub.parent), "TIKTOKEN_CACHE_DIR": str(cache)}
+
+
+def test_missing_tokenizer_is_one_diagnostic_not_one_per_example(tmp_path):
+    # 6,000+ bytes each: the byte bound cannot decide a 4,096-token limit, so each needs counting
+    rows = [{"messages": [{"role": "user", "content": "hello " * (1000 + i)},
+                          {"role": "assistant", "content": "ok"}]} for i in range(12)]
+    p = tmp_path / "long.jsonl"
+    p.write_text(lines(*rows))
+    env = _without_openai_vocabulary(tmp_path)
+    for cmd in (["lint", p], ["fix", p, "-o", tmp_path / "out.jsonl"]):
+        r = run_cli(*cmd, "--target", "openai:gpt-3.5-turbo-0613", "--output-format", "json-lines",
+                    env=env)
+        assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
+    r = run_cli("lint", p, "--target", "openai:gpt-3.5-turbo-0613", "--output-format",
+                "json-lines", env=env)
+    diags = [json.loads(ln) for ln in r.stdout.splitlines() if ln.strip()]
+    l002 = [d for d in diags if d["code"] == "L002"]
+    assert len(l002) == 1, diags
+    [d] = l002
+    assert d["line"] is None and d["example"] is None  # about the file, not one example
+    assert "not checked on 12 lines in this file" in d["message"]
+    assert "pip install bpe-openai" in d["message"]
+    assert "cl100k_base" in d["message"] and "offline" in d["message"]
+    assert "first shown" not in d["message"]  # one file-level finding, not 12 collapsed ones
+    assert not [d for d in diags if d["code"] == "L001"]  # nothing is claimed without counting
+    # with the vocabulary, the same file is counted exactly: no L002 at all
+    r = run_cli("lint", p, "--target", "openai:gpt-3.5-turbo-0613", "--output-format", "json-lines")
+    assert '"L002"' not in r.stdout
