@@ -119,3 +119,44 @@ def test_damaged_zip_inputs_are_diagnostics_not_internal_errors(tmp_path):
             assert archive.name in r.stderr and needle in r.stderr, r.stderr
             assert "unzip -t" in r.stderr, r.stderr
             assert not out.exists()
+
+
+# --------------------------------------------------------------------------- 3. Dataset, num_proc
+
+def _sharegpt_rows(n: int) -> list[dict]:
+    """The first half without tools, the second half with tool calls: shards of a
+    two-process map infer different Arrow types for `tools` and `messages`."""
+    tools = json.dumps([{"name": "get_weather", "description": "weather",
+                         "parameters": {"type": "object",
+                                        "properties": {"city": {"type": "string"}}}}])
+    rows = []
+    for i in range(n):
+        if i < n // 2:
+            rows.append({"conversations": [{"from": "human", "value": f"q{i}"},
+                                           {"from": "gpt", "value": f"a{i}"}], "tools": None})
+        else:
+            call = json.dumps({"name": "get_weather", "arguments": {"city": f"c{i}"}})
+            rows.append({"conversations": [{"from": "human", "value": f"weather {i}?"},
+                                           {"from": "function_call", "value": call},
+                                           {"from": "observation", "value": "sunny"},
+                                           {"from": "gpt", "value": "It is sunny."}],
+                         "tools": tools})
+    return rows
+
+
+def test_dataset_num_proc_2_to_mistral_equals_one_process():
+    import datasets
+
+    import datakit
+    from datakit.conversion.engine import Settings, convert_object
+
+    rows = _sharegpt_rows(40)
+    ds = datasets.Dataset.from_list(rows)
+    one = datakit.convert(ds, to="mistral", num_proc=1)
+    two = datakit.convert(ds, to="mistral", num_proc=2)
+    assert len(one) == len(two) == 40
+    assert one.to_list() == two.to_list()
+    expected = [convert_object({k: v for k, v in r.items() if v is not None},
+                               Settings("mistral", "sharegpt")).obj for r in rows]
+    got = [{k: v for k, v in r.items() if v is not None} for r in two.to_list()]
+    assert got == expected

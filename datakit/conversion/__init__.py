@@ -191,8 +191,7 @@ def _convert_dataset(ds: Any, settings: Any, num_proc: int | None) -> tuple[Any,
               "outcome_column": OUTCOME}
     if settings.on_loss == "error":
         kwargs["on_loss"] = "drop"  # collect every problem, then raise once
-    mapped = ds.map(convert_batch, batched=True, num_proc=num_proc, fn_kwargs=kwargs,
-                    remove_columns=ds.column_names, desc=f"datakit convert → {settings.target}")
+    mapped = _map_converted(ds, kwargs, num_proc, settings.target)
     status = mapped[STATUS]
     bad = [i for i, s in enumerate(status) if s]
     tally = tally_outcomes(mapped[OUTCOME])  # changes and losses too, as for files
@@ -213,6 +212,120 @@ def _convert_dataset(ds: Any, settings: Any, num_proc: int | None) -> tuple[Any,
     if bad:
         summary.rejected_data = ds.select(bad).add_column(STATUS, [status[i] for i in bad])
     return out, summary
+
+
+ROW = "__datakit_row__"
+
+
+def _convert_batch_json(batch: Any, **kwargs: Any) -> dict[str, list]:
+    """``convert_batch`` with each row's converted columns as one JSON text (``ROW``): every
+    shard of a multi-process ``Dataset.map`` then has the same three string columns,
+    whatever the rows hold (inferred per shard, one shard's ``tools`` were all null and
+    another's a list of structs, and the shards could not be joined)."""
+    from datakit.conversion.engine import dumps
+
+    cols = convert_batch(batch, **kwargs)
+    names = [c for c in cols if c not in (STATUS, OUTCOME)]
+    n = len(cols[STATUS])
+    rows = [dumps({c: cols[c][i] for c in names}).decode("utf-8").rstrip("\n")
+            for i in range(n)]
+    return {ROW: rows, STATUS: cols[STATUS], OUTCOME: cols[OUTCOME]}
+
+
+def _loads(text: str) -> Any:
+    import json
+
+    import orjson
+
+    from datakit.conversion.engine import _lost_integer
+
+    obj = orjson.loads(text)
+    return json.loads(text) if _lost_integer(obj) else obj
+
+
+def _decode_rows(batch: Any, columns: list[str], as_text: list[str]) -> dict[str, list]:
+    rows = [_loads(t) for t in batch[ROW]]
+    out: dict[str, list] = {}
+    for c in columns:
+        values = [r.get(c) for r in rows]
+        if c in as_text:
+            values = [None if v is None else json_text(v) for v in values]
+        out[c] = values
+    out[STATUS] = list(batch[STATUS])
+    out[OUTCOME] = list(batch[OUTCOME])
+    return out
+
+
+def json_text(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _features(mapped: Any, columns: list[str]) -> tuple[Any, list[str]]:
+    """Features of the converted columns, inferred over every row (not per shard or per
+    batch): each column's Arrow types unified across chunks of rows. A column of objects,
+    or whose values share no Arrow type, is ``Json()`` (each row exactly as converted);
+    where this ``datasets`` has no ``Json`` feature, objects are Arrow structs and mixed
+    values JSON text, with a warning."""
+    import warnings
+
+    import datasets
+    import pyarrow as pa
+
+    types: dict[str, Any] = {c: pa.null() for c in columns}
+    mixed: set[str] = set()
+    step = 4096
+    for start in range(0, len(mapped), step):
+        rows = [_loads(t) for t in mapped[start:start + step][ROW]]
+        for c in columns:
+            if c in mixed:
+                continue
+            try:
+                t = pa.array([r.get(c) for r in rows]).type
+                types[c] = pa.unify_schemas(
+                    [pa.schema([(c, types[c])]), pa.schema([(c, t)])],
+                    promote_options="permissive").field(c).type
+            except (pa.ArrowException, OverflowError):
+                mixed.add(c)
+    feats = datasets.Features.from_arrow_schema(
+        pa.schema([(c, pa.string() if c in mixed else types[c]) for c in columns]))
+    as_text: list[str] = []
+    json_feature = getattr(datasets, "Json", None)
+    for c in columns:
+        if json_feature is not None and (c in mixed or "struct<" in str(types[c])):
+            # objects stay exactly as converted: an Arrow struct would give every message
+            # the keys of all messages, as nulls, which Dataset.to_json then writes
+            feats[c] = json_feature()
+        elif c in mixed:
+            as_text.append(c)
+    if as_text:
+        warnings.warn(f"column(s) {', '.join(as_text)} hold values of different types, which "
+                      "this version of datasets cannot store as one type; they are stored as "
+                      "JSON text (json.loads gives the values back; datasets>=4.7 keeps them "
+                      "as objects)", stacklevel=3)
+    feats[STATUS] = datasets.Value("string")
+    feats[OUTCOME] = datasets.Value("string")
+    return feats, as_text
+
+
+def _map_converted(ds: Any, kwargs: dict, num_proc: int | None, target: str) -> Any:
+    """Convert in two maps: the conversion itself (``num_proc`` processes) into JSON text
+    of each row, then the rows decoded with features inferred over all of them, so the
+    result does not depend on how the rows were split between processes or batches."""
+    import datasets
+
+    text = datasets.Value("string")
+    converted = ds.map(_convert_batch_json, batched=True, num_proc=num_proc, fn_kwargs=kwargs,
+                       remove_columns=ds.column_names,
+                       features=datasets.Features({ROW: text, STATUS: text, OUTCOME: text}),
+                       desc=f"datakit convert → {target}")
+    empty = {c: [] for c in ds.column_names}
+    columns = [c for c in convert_batch(empty, **kwargs) if c not in (STATUS, OUTCOME)]
+    feats, as_text = _features(converted, columns)
+    return converted.map(_decode_rows, batched=True, num_proc=num_proc, features=feats,
+                         fn_kwargs={"columns": columns, "as_text": as_text},
+                         remove_columns=converted.column_names, desc="datakit convert: rows")
 
 
 def __getattr__(name: str) -> Any:
