@@ -160,3 +160,59 @@ def test_dataset_num_proc_2_to_mistral_equals_one_process():
                                Settings("mistral", "sharegpt")).obj for r in rows]
     got = [{k: v for k, v in r.items() if v is not None} for r in two.to_list()]
     assert got == expected
+
+
+# --------------------------------------------------------------------------- 4. big integers
+
+BIG = 2 ** 70 + 1  # beyond 64 bits: orjson reads it as the float 1.1805916207174113e+21
+
+
+def _big_examples(tmp_path: Path) -> tuple[Path, Path]:
+    call = json.dumps({"name": "lookup", "arguments": {"id": BIG}})
+    tools = json.dumps([{"name": "lookup", "description": "find a record",
+                         "parameters": {"type": "object", "properties": {
+                             "id": {"type": "integer", "maximum": BIG}}}}])
+    sharegpt = _write(tmp_path / "sharegpt.jsonl", [{"conversations": [
+        {"from": "human", "value": "find it"}, {"from": "function_call", "value": call},
+        {"from": "observation", "value": "found"}, {"from": "gpt", "value": "Found."}],
+        "tools": tools}])
+    openai = _write(tmp_path / "openai.jsonl", [{"messages": [
+        {"role": "user", "content": "find it"},
+        {"role": "assistant", "tool_calls": [{"id": "call_1", "type": "function", "function": {
+            "name": "lookup", "arguments": json.dumps({"id": BIG})}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "found"},
+        {"role": "assistant", "content": "Found."}]}])
+    return sharegpt, openai
+
+
+def test_integers_beyond_64_bits_in_embedded_json_stay_exact(tmp_path):
+    sharegpt, openai = _big_examples(tmp_path)
+    for src, from_, to in ((sharegpt, "sharegpt", "mistral"),  # the direct path
+                           (sharegpt, "auto", "openai"),  # the model
+                           (openai, "openai", "sharegpt")):  # the ShareGPT writer
+        out = tmp_path / f"{src.stem}-{to}.jsonl"
+        r = run_cli("convert", src, "--from", from_, "--to", to, "-o", out, "--quiet")
+        assert r.returncode == 0, r.stderr
+        (row,) = _lines(out)
+        if to == "sharegpt":
+            call = json.loads(row["conversations"][1]["value"])
+            assert call["arguments"]["id"] == BIG and type(call["arguments"]["id"]) is int
+            continue
+        call = row["messages"][1]["tool_calls"][0]["function"]
+        assert json.loads(call["arguments"]) == {"id": BIG}, call
+        maximum = row["tools"][0]["function"]["parameters"]["properties"]["id"]["maximum"]
+        assert maximum == BIG and type(maximum) is int, (from_, to, maximum)
+        assert "e+21" not in out.read_text()
+
+
+def test_big_integers_exact_through_the_model_and_the_direct_path():
+    from datakit.conversion.engine import Settings, convert_object
+
+    obj = {"conversations": [
+        {"from": "human", "value": "q"},
+        {"from": "function_call", "value": json.dumps({"name": "f", "arguments": {"n": -BIG}})},
+        {"from": "observation", "value": "ok"}, {"from": "gpt", "value": "a"}]}
+    for fast in (True, False):
+        res = convert_object(obj, Settings("openai", "sharegpt"), fast=fast)
+        args = res.obj["messages"][1]["tool_calls"][0]["function"]["arguments"]
+        assert json.loads(args) == {"n": -BIG}, (fast, args)

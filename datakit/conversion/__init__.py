@@ -233,14 +233,9 @@ def _convert_batch_json(batch: Any, **kwargs: Any) -> dict[str, list]:
 
 
 def _loads(text: str) -> Any:
-    import json
+    from datakit.conversion import jsontext
 
-    import orjson
-
-    from datakit.conversion.engine import _lost_integer
-
-    obj = orjson.loads(text)
-    return json.loads(text) if _lost_integer(obj) else obj
+    return jsontext.loads(text)
 
 
 def _decode_rows(batch: Any, columns: list[str], as_text: list[str]) -> dict[str, list]:

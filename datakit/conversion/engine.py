@@ -19,6 +19,7 @@ import orjson
 
 from datakit.conversion import mapping as M
 from datakit.conversion.fast import FAST
+from datakit.conversion.jsontext import lost_integer as _lost_integer
 from datakit.rules.conversion import kind
 from datakit.rules.registry import Finding
 
@@ -120,27 +121,6 @@ def convert_object(obj: Any, settings: Settings, media: Media | None = None,
     if "fatal" in kinds or ("loss" in kinds and settings.on_loss != "warn"):
         return Outcome("rejected", None, findings, src)
     return Outcome("written", write(conv, settings.target), findings, src)
-
-
-_INT64 = 2.0 ** 63
-
-
-def _lost_integer(value: Any) -> bool:
-    """True when orjson may have parsed an integer outside the 64-bit range as a float
-    (it does, silently): an integral float of magnitude 2**63 or more. Strings are
-    skipped without a look; most lines hold nothing else of interest."""
-    t = type(value)
-    if t is dict:
-        for v in value.values():
-            if type(v) is not str and _lost_integer(v):
-                return True
-        return False
-    if t is list:
-        for v in value:
-            if type(v) is not str and _lost_integer(v):
-                return True
-        return False
-    return t is float and (value >= _INT64 or value < -_INT64) and value.is_integer()
 
 
 def _exact(raw: bytes, parsed: Any) -> Any:

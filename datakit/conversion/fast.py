@@ -28,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from datakit.conversion import jsontext
 from datakit.conversion import mapping as M
 from datakit.conversion.ids import _candidate
 from datakit.model import ASSISTANT, SYSTEM, TOOL, USER
@@ -44,7 +45,7 @@ _ROLE_DICTS = {k: v[0] for k, v in _FROM.items() if v[1] == "text"}
 def _calls(value: str) -> list[tuple[str, str]] | None:
     """(name, arguments text) of a function_call turn, or None when the model is needed."""
     try:
-        data = orjson.loads(value)
+        data = jsontext.loads(value)
     except orjson.JSONDecodeError:
         return None
     items = data if isinstance(data, list) else [data]
@@ -75,7 +76,7 @@ def _tools(tools: Any, caps: M.Caps) -> tuple[list[dict], set] | None:
             tools = []
         else:
             try:
-                tools = orjson.loads(tools)
+                tools = jsontext.loads(tools)
             except orjson.JSONDecodeError:
                 return None
     if type(tools) is not list:

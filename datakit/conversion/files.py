@@ -38,8 +38,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-import orjson
-
 from datakit.conversion import mapping as M
 from datakit.conversion.engine import BatchOut, Settings, Tally, convert_lines
 from datakit.conversion.summary import ConversionSummary
@@ -533,15 +531,12 @@ def _jsonl_to_parquet(src: str, dest: str, rows_per_group: int = 4096, label: st
 def _parquet_groups(src: str, rows_per_group: int) -> Iterator[list[dict]]:
     """The converted examples of the intermediate JSONL, ``rows_per_group`` at a time,
     integers beyond 64 bits read exactly (orjson would make floats of them)."""
-    from datakit.conversion.engine import _exact, _lost_integer
+    from datakit.conversion import jsontext
 
     rows: list[dict] = []
     with open(src, "rb") as fh:
         for line in fh:
-            obj = orjson.loads(line)
-            if _lost_integer(obj):
-                obj = _exact(line, obj)
-            rows.append(obj)
+            rows.append(jsontext.loads(line))
             if len(rows) >= rows_per_group:
                 yield rows
                 rows = []
@@ -875,10 +870,13 @@ def convert_tree(job: FileJob) -> tuple[ConversionSummary, list[ConversionSummar
 
 
 def _shift_reject(line: bytes, off: int) -> bytes:
-    rec = orjson.loads(line)
+    from datakit.conversion import jsontext
+    from datakit.conversion.engine import dumps
+
+    rec = jsontext.loads(line)  # the example may hold integers beyond 64 bits
     if isinstance(rec.get("line"), int):
         rec["line"] += off
-    return orjson.dumps(rec) + b"\n"
+    return dumps(rec)
 
 
 __all__ = ["FileJob", "convert_files", "convert_tree", "expand_inputs", "is_dir_output",

@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from datakit.conversion import jsontext
 from datakit.conversion import mapping as M
 from datakit.model import (
     ASSISTANT,
@@ -325,7 +326,7 @@ def read_minimax_pro(obj: dict) -> Conversation:
 
 def _sharegpt_calls(value: str, ptr: str) -> list[ToolCall]:
     try:
-        data = orjson.loads(value)
+        data = jsontext.loads(value)
     except orjson.JSONDecodeError:
         raise ReadError("a function_call value must be JSON {\"name\", \"arguments\"}", ptr) from None
     items = data if isinstance(data, list) else [data]
@@ -404,7 +405,7 @@ def read_sharegpt(obj: dict) -> Conversation:
                 tools = []
             else:
                 try:
-                    tools = orjson.loads(tools)
+                    tools = jsontext.loads(tools)
                 except orjson.JSONDecodeError:
                     raise ReadError("`tools` must be JSON text of a list of functions",
                                     f"/{k['tools']}") from None

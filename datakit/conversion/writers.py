@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from datakit.conversion import jsontext
 from datakit.conversion import mapping as M
 from datakit.model import IMAGE, SYSTEM, TEXT, TOOL, Conversation, Message, Part
 
@@ -158,7 +159,7 @@ def _call_objects(m: Message) -> list[dict]:
     out = []
     for c in m.tool_calls or ():
         try:
-            args = orjson.loads(c.arguments)
+            args = jsontext.loads(c.arguments)
         except orjson.JSONDecodeError:  # adapt() repaired or rejected these; be safe
             args = json.loads(c.arguments)
         out.append({"name": c.name, "arguments": args, **_public(c.extra)})
@@ -184,7 +185,7 @@ def write_sharegpt(conv: Conversation) -> dict:
             value = None
             if m.source_text is not None:
                 try:
-                    src = orjson.loads(m.source_text)
+                    src = jsontext.loads(m.source_text)
                 except orjson.JSONDecodeError:
                     src = None
                 if src == (objs[0] if len(objs) == 1 else objs):
