@@ -176,3 +176,57 @@ def test_per_file_globs_resolve_against_the_config_directory_however_the_path_is
     # a --format flag still wins over the per-file config
     r = lint("data/top.jsonl", "--format", "openai", "--output-format", "json", cwd=tmp_path)
     assert json.loads(r.stdout)["files"][0]["format"] == "openai"
+
+
+# --------------------------------------------------------------------------- 6. not-JSONL, unknown heads
+
+def test_json_array_file_still_gets_per_line_diagnostics(tmp_path):
+    good, bad = GOOD_LINE, BAD_ROLE_LINE
+    p = tmp_path / "train.json"
+    p.write_text(f"[\n{good},\n{bad},\n{good}\n]\n", encoding="utf-8")
+    _, diags = lint_json(p)
+    got = {(d["line"], d["code"]) for d in diags}
+    assert (1, "J009") in got
+    assert (3, "S003") in got  # the element on line 3 was checked
+    (j009,) = [d for d in diags if d["code"] == "J009"]
+    assert "datakit convert" in j009["message"] and "checked" in j009["message"]
+    # a stray `[` above JSON Lines: every line below is still checked
+    p = write_lines(tmp_path / "stray.jsonl", ["[", good, bad, bad.replace("bot", "robot")])
+    _, diags = lint_json(p)
+    got = {(d["line"], d["code"]) for d in diags}
+    assert {(1, "J009"), (3, "S003"), (4, "S003")} <= got
+
+
+def test_pretty_printed_array_says_exactly_what_was_not_checked(tmp_path):
+    rows = [json.loads(GOOD_LINE), json.loads(BAD_ROLE_LINE)]
+    text = json.dumps(rows, indent=2) + "\n"
+    p = tmp_path / "pretty.json"
+    p.write_text(text, encoding="utf-8")
+    r, diags = lint_json(p)
+    assert [d["code"] for d in diags] == ["J009"]
+    n = text.count("\n")
+    fragments = sum(1 for ln in text.splitlines() if ln.strip() not in ("[", "]", "],", ""))
+    assert f"{fragments:,} of {n:,} lines" in diags[0]["message"]
+    assert "not checked" in diags[0]["message"] and "datakit convert" in diags[0]["message"]
+    assert json.loads(r.stdout)["files"][0]["examples"] == 0  # pieces are not examples
+
+
+def test_unrecognised_first_lines_do_not_leave_the_rest_unchecked(tmp_path):
+    junk = [json.dumps({"text": f"pre-training line {i}"}) for i in range(70)]
+    p = write_lines(tmp_path / "late.jsonl", [*junk, GOOD_LINE, BAD_ROLE_LINE])
+    r, diags = lint_json(p)
+    got = {(d["line"], d["code"]) for d in diags}
+    assert (72, "S003") in got, got  # found the format past the first 64 lines
+    assert (1, "S001") in got and (70, "S001") in got  # the junk lines are reported one by one
+    assert json.loads(r.stdout)["files"][0]["format"] == "openai"
+    # lines that do not parse at the start: same
+    p = write_lines(tmp_path / "late2.jsonl", [f"not json {i}" for i in range(70)]
+                    + [GOOD_LINE, BAD_ROLE_LINE])
+    _, diags = lint_json(p)
+    got = {(d["line"], d["code"]) for d in diags}
+    assert (72, "S003") in got and (1, "J005") in got and (70, "J005") in got
+    # nothing recognisable anywhere: one J013 that says the whole file was looked at
+    p = write_lines(tmp_path / "text.jsonl", junk)
+    _, diags = lint_json(p)
+    assert [d["code"] for d in diags] == ["J013"]
+    assert "any line" in diags[0]["message"] and "--format" in diags[0]["message"]

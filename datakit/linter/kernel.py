@@ -58,6 +58,7 @@ class BatchResult:
     ends_with_newline: bool = True
     digests: list[tuple[int, int, bytes]] = field(default_factory=list)  # (line, example, digest)
     stats: list[Any] = field(default_factory=list)  # per-example target data (length checks)
+    unchecked: int = 0  # lines of a not-JSONL file that are pieces of a multi-line value
 
 
 def _column_of_byte(body: bytes, byte_index: int) -> int:
@@ -177,6 +178,29 @@ def explain_parse_error_safely(body: bytes) -> Finding:
                                "with a strict JSON parser", column=1)
 
 
+def array_element(body: bytes) -> tuple[bytes, Any] | None:
+    """A line of a JSON array file that holds one whole element (``{...},``, ``[{...},``,
+    ``{...}]``): the element's bytes and value, when it is an object; else None."""
+    text = body.strip()
+    if text.startswith(b"["):
+        text = text[1:].lstrip()
+    text = text.rstrip(b",").rstrip()
+    if text.endswith(b"]") and not text.endswith(b"}]"):
+        return None
+    if text.endswith(b"]"):
+        text = text[:-1].rstrip().rstrip(b",").rstrip()
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    return (text, value) if isinstance(value, dict) else None
+
+
+def _is_framing(body: bytes) -> bool:
+    """A line of only brackets and commas: the frame of a JSON array, not content."""
+    return not body.translate(None, b"[], \t\r\n")
+
+
 def _digest_function():
     """A 128-bit content digest for duplicate detection. xxh3 hashes at memory speed
     (0.03 s per 100 MB against 0.3 s for blake2b); sha256 (hardware-accelerated on
@@ -270,12 +294,23 @@ def lint_lines(
         try:
             obj = loads(body)
         except orjson.JSONDecodeError:
-            if not_jsonl:
-                continue
-            emit(explain_parse_error_safely(body), line_no, example, raw)
-            continue
-        if not isinstance(obj, dict):
             if not not_jsonl:
+                emit(explain_parse_error_safely(body), line_no, example, raw)
+                continue
+            # J009 reports the framing once; an element alone on its line is still checked
+            element = array_element(body)
+            if element is None:
+                if not _is_framing(body):
+                    res.unchecked += 1
+                example -= 1  # a piece of an example, or the array's frame
+                continue
+            body, obj = element
+        if not isinstance(obj, dict):
+            if not_jsonl:
+                if not _is_framing(body):
+                    res.unchecked += 1
+                example -= 1
+            else:
                 kind = type(obj).__name__.replace("dict", "object").replace("list", "array")
                 kind = {"str": "string", "int": "number", "float": "number", "bool": "boolean",
                         "NoneType": "null"}.get(kind, kind)

@@ -24,7 +24,7 @@ from datakit import formats as formats_mod
 from datakit.diagnostics import Diagnostic, Severity
 from datakit.errors import UsageError
 from datakit.io import reader
-from datakit.linter.kernel import BOM, BatchResult, KernelConfig, lint_lines
+from datakit.linter.kernel import BOM, BatchResult, KernelConfig, array_element, lint_lines
 from datakit.report import FileResult, Report
 from datakit.rules import registry
 from datakit.rules.registry import Finding
@@ -93,6 +93,7 @@ class Sniff:
     family: str | None = None
     format: str | None = None
     not_jsonl: bool = False
+    document: str | None = None  # what a not-JSONL file holds ("a JSON array"…)
     findings: list[tuple[int, Finding]] = field(default_factory=list)
 
 
@@ -102,17 +103,18 @@ def sniff(head_lines: list[bytes], fmt: str, chat_default: str) -> Sniff:
     first = next((ln for ln in head_lines if ln.strip()), b"")
     what = reader.document_kind(first)
     if what is not None:
-        s.not_jsonl = True
-        s.findings.append((1, Finding(
-            "J009", f"the file looks like {what}, not JSON Lines (one object per line); "
-                    "convert it with `datakit convert FILE --to FORMAT -o OUT.jsonl`", column=1)))
+        s.not_jsonl, s.document = True, what
+        s.findings.append((1, Finding("J009", _not_jsonl_message(what, None), column=1)))
     families: Counter = Counter()
     sample_for: dict[str, dict] = {}
     for ln in head_lines:
         try:
             obj = orjson.loads(ln.lstrip(BOM))
         except orjson.JSONDecodeError:
-            continue
+            element = array_element(ln.lstrip(BOM)) if s.not_jsonl else None
+            if element is None:
+                continue
+            obj = element[1]
         fam = formats_mod.detect_family(obj)
         if fam is not None:
             families[fam] += 1
@@ -131,6 +133,40 @@ def sniff(head_lines: list[bytes], fmt: str, chat_default: str) -> Sniff:
             "J013", "cannot recognise the format from the first lines (no `messages`, "
                     "`conversations`, `instruction`…); pass --format ID")))
     return s
+
+
+def _not_jsonl_message(what: str, unchecked: int | None, lines: int = 0) -> str:
+    """J009's message; once the file is read, it says what could not be checked."""
+    convert = ("convert it with `datakit convert FILE --to FORMAT -o OUT.jsonl` and lint "
+               "the output")
+    if unchecked is None:
+        return f"the file looks like {what}, not JSON Lines (one object per line); {convert}"
+    if unchecked == 0:
+        checked = "every element alone on its line was still checked as an example"
+    else:
+        checked = (f"{unchecked:,} of {lines:,} lines hold pieces of a JSON value spread over "
+                   "several lines, which cannot be checked one line at a time, so the examples "
+                   "on them were not checked")
+    return f"the file looks like {what}, not JSON Lines (one object per line); {checked}; {convert}"
+
+
+def _later_sample(lines: Iterator[bytes]) -> list[bytes]:
+    """Past an unrecognised head: the first line whose format is recognisable and the
+    lines after it (up to SNIFF_LINES), so a file is not left unchecked because its first
+    lines were junk."""
+    sample: list[bytes] = []
+    for ln in lines:
+        if not sample:
+            try:
+                obj = orjson.loads(ln.lstrip(BOM))
+            except orjson.JSONDecodeError:
+                continue
+            if formats_mod.detect_family(obj) is None:
+                continue
+        sample.append(ln)
+        if len(sample) >= SNIFF_LINES:
+            break
+    return sample
 
 
 def _head(path: str) -> list[bytes]:
@@ -163,6 +199,7 @@ def _merge(total: BatchResult, part: BatchResult, line_off: int, ex_off: int) ->
     total.lines += part.lines
     total.examples += part.examples
     total.bytes += part.bytes
+    total.unchecked += part.unchecked
     total.ends_with_newline = part.ends_with_newline
 
 
@@ -244,7 +281,17 @@ def lint_file(path: str, opts: LintOptions) -> tuple[FileResult, list[Diagnostic
 
 def _lint_stream(path, head, _unused, fmt, target, opts, lines_factory=None, images=None,
                  default_chat=None):
-    s = sniff(head, fmt, default_chat or _chat_default(target))
+    chat_default = default_chat or _chat_default(target)
+    s = sniff(head, fmt, chat_default)
+    scanned_all = len(head) < SNIFF_LINES
+    if s.format is None and fmt == "auto" and not s.not_jsonl and not scanned_all:
+        later = _later_sample(_lines_after(path, lines_factory, len(head)))
+        scanned_all = not later
+        if later:
+            s = sniff(head + later, fmt, chat_default)
+    if scanned_all:
+        s.findings = [(ln, f._replace(message=_UNKNOWN_IN_WHOLE_FILE) if f.code == "J013" else f)
+                      for ln, f in s.findings]
     cfg = KernelConfig(path=path, format=s.format, family=s.family, not_jsonl=s.not_jsonl,
                        images=images, target=target if s.format else None,
                        keep_source=opts.keep_source)
@@ -255,6 +302,9 @@ def _lint_stream(path, head, _unused, fmt, target, opts, lines_factory=None, ima
         res = run_kernel_on_file(path, cfg, workers)
     extra: list[Diagnostic] = []
     for line, f in s.findings:
+        if f.code == "J009":
+            f = f._replace(message=_not_jsonl_message(s.document or "a JSON document",
+                                                      res.unchecked, res.lines))
         extra.append(registry.diagnostic(f, path=path, line=line, example=None))
     if res.examples == 0 and not s.not_jsonl:
         extra.append(registry.diagnostic(
@@ -271,6 +321,21 @@ def _lint_stream(path, head, _unused, fmt, target, opts, lines_factory=None, ima
 
         extra.extend(file_checks(path, res, target, s.format))
     return fr, res.diagnostics + extra, res
+
+
+_UNKNOWN_IN_WHOLE_FILE = (
+    "cannot recognise the format of any line of the file (no `messages`, `conversations`, "
+    "`instruction`…), so no example was checked against a format; pass --format ID")
+
+
+def _lines_after(path: str, lines_factory, skip: int) -> Iterator[bytes]:
+    import itertools
+
+    if lines_factory is not None:
+        yield from itertools.islice(lines_factory(), skip, None)
+        return
+    with reader.open_binary(path) as fh:
+        yield from itertools.islice(fh, skip, None)
 
 
 def _lint_zip(path: str, fmt: str, target: str | None, opts: LintOptions):
