@@ -97,8 +97,12 @@ def run(args: argparse.Namespace) -> int:
     from datakit.render import render
 
     if args.target:
-        from datakit.targets import resolve
+        from datakit import config
+        from datakit.targets import configure, resolve
 
+        # the target may be one the user added or overrode in [tool.datakit.targets]
+        cfg = config.load()
+        configure(cfg.targets, cfg.path)
         resolve(args.target)
     opts = FixOptions(format=args.format, target=args.target, only=args.only,
                       merge_consecutive=args.merge_consecutive, trim_trailing=args.trim_trailing,

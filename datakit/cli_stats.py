@@ -7,6 +7,7 @@ unrecognisable input). Over-limit examples are reported, not failed on: that is
 
 from __future__ import annotations
 
+import math
 import sys
 
 from datakit.errors import UsageError
@@ -38,8 +39,9 @@ def run(args) -> int:
 
     if args.epochs is not None and args.epochs < 1:
         raise UsageError(f"--epochs must be at least 1, not {args.epochs}")
-    if args.price_per_million is not None and args.price_per_million < 0:
-        raise UsageError("--price-per-million cannot be negative")
+    if args.price_per_million is not None and not 0 <= args.price_per_million < math.inf:
+        raise UsageError("--price-per-million must be a finite non-negative number, not "
+                         f"{args.price_per_million}")
     try:
         s = stats(args.paths, target=args.target, format=args.format, epochs=args.epochs,
                   price_per_million=args.price_per_million, workers=args.workers)

@@ -10,6 +10,8 @@ or override targets under ``[tool.datakit.targets."provider:model"]``.
 from __future__ import annotations
 
 import functools
+import json
+import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -126,33 +128,134 @@ class UnknownTarget(KeyError):
 
 
 _USER_TARGETS: dict[str, dict[str, Any]] = {}
+_USER_SOURCE: list[str | None] = [None]  # the file the user targets came from, if known
 
 
-def configure(user_targets: dict[str, dict[str, Any]] | None) -> None:
-    """Install ``[tool.datakit.targets]`` (add or override); clears caches."""
+class TargetConfigError(UnknownTarget):
+    """A ``[tool.datakit.targets]`` value of the wrong type or out of range."""
+
+
+def configure(user_targets: dict[str, dict[str, Any]] | None, source: str | None = None) -> None:
+    """Install ``[tool.datakit.targets]`` (add or override); clears caches.
+
+    ``source`` is the configuration file, named by errors (default: the nearest
+    ``pyproject.toml``, which is where the targets come from unless ``--config`` says).
+    """
     _USER_TARGETS.clear()
     _USER_TARGETS.update(user_targets or {})
+    _USER_SOURCE[0] = source
     table.cache_clear()
     runtime_for.cache_clear()
+
+
+def _config_file() -> str:
+    if _USER_SOURCE[0]:
+        return _USER_SOURCE[0]
+    from datakit.config import find_pyproject
+
+    found = find_pyproject()
+    return str(found) if found else "pyproject.toml"
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _positive_int(v: Any) -> bool:
+    return _is_int(v) and v > 0
+
+
+def _ratio(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and 0 < v <= 1
+
+
+def _format_ids() -> list[str]:
+    from datakit import formats
+
+    return sorted(formats.FORMATS)
+
+
+def _tokenizer_ids() -> tuple[str, ...]:
+    from datakit.tokenizers.factory import TOKENIZER_IDS
+
+    return TOKENIZER_IDS
+
+
+# field -> (check, what the user must give): every settable field of a Target
+_FIELD_CHECKS: dict[str, tuple[Any, Any]] = {
+    "formats": (lambda v: isinstance(v, list) and bool(v) and all(f in _format_ids() for f in v),
+                lambda: f"a non-empty list of format ids from: {', '.join(_format_ids())}"),
+    "tokenizer": (lambda v: v in _tokenizer_ids(),
+                  lambda: f"one of: {', '.join(_tokenizer_ids())}"),
+    "max_tokens": (_positive_int, lambda: "a positive integer (tokens per example)"),
+    "overflow": (lambda v: v in OVERFLOWS, lambda: f"one of: {', '.join(OVERFLOWS)}"),
+    "file_max_bytes": (_positive_int, lambda: "a positive integer (bytes)"),
+    "file_warn_bytes": (_positive_int, lambda: "a positive integer (bytes)"),
+    "min_examples": (_positive_int, lambda: "a positive integer"),
+    "val_max_ratio_of_train_bytes": (_ratio, lambda: "a number greater than 0, at most 1"),
+    "val_max_bytes": (_positive_int, lambda: "a positive integer (bytes)"),
+    "val_max_examples": (_positive_int, lambda: "a positive integer"),
+    "val_default_ratio": (_ratio, lambda: "a number greater than 0, at most 1"),
+    "requires_validation": (lambda v: isinstance(v, bool), lambda: "true or false"),
+    "default_epochs": (_positive_int, lambda: "a positive integer"),
+    "source": (lambda v: isinstance(v, str), lambda: "a string"),
+    "notes": (lambda v: isinstance(v, str), lambda: "a string"),
+}
+OVERFLOWS = ("truncate", "drop", "reject")
+
+
+def _toml(value: Any) -> str:
+    """``value`` as the user wrote it in TOML (true, "text", inf), for messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, (str, int, float)):
+        return json.dumps(value, ensure_ascii=False)
+    return repr(value)
+
+
+def _check_user_target(key: str, spec: Any) -> dict[str, Any]:
+    """``spec`` as Target fields, or a TargetConfigError naming the file, key and expectation."""
+    where = f'{_config_file()}: [tool.datakit.targets."{key}"]'
+    if not isinstance(spec, dict):
+        raise TargetConfigError(f"{where} must be a table, not {spec!r}")
+    spelled = {k.replace("-", "_"): k for k in spec}  # report keys as the user wrote them
+    clean = {k.replace("-", "_"): v for k, v in spec.items()}
+    if "format" in clean:  # shorthand for formats = [format]
+        single = clean.pop("format")
+        if "formats" in clean:
+            raise TargetConfigError(f"{where}: give format or formats, not both")
+        if single not in _format_ids():
+            raise TargetConfigError(f"{where} format = {_toml(single)}: expected one of: "
+                                    f"{', '.join(_format_ids())}")
+        clean["formats"] = [single]
+    for fixed in ("provider", "model"):
+        if fixed in clean:
+            raise TargetConfigError(f"{where} {spelled[fixed]}: the {fixed} comes from the "
+                                    'table\'s key "provider:model"; remove it')
+    bad = sorted(spelled[k] for k in set(clean) - set(_FIELD_CHECKS))
+    if bad:
+        raise TargetConfigError(f"{where} unknown keys: {', '.join(bad)}")
+    for name, value in clean.items():
+        ok, expected = _FIELD_CHECKS[name]
+        if not ok(value):
+            raise TargetConfigError(f"{where} {spelled[name]} = {_toml(value)}: expected {expected()}")
+    if "formats" in clean:
+        clean["formats"] = tuple(clean["formats"])
+    return clean
 
 
 @functools.lru_cache(maxsize=1)
 def table() -> dict[str, Target]:
     out = {t.id: t for t in BUILTIN}
-    names = {f.name for f in fields(Target)}
     for key, spec in _USER_TARGETS.items():
         provider, _, model = key.partition(":")
         if not model:
             raise UnknownTarget(f"[tool.datakit.targets] key {key!r} must be 'provider:model'")
-        clean = {k.replace("-", "_"): v for k, v in spec.items()}
-        single_format = clean.pop("format", None)  # shorthand for formats = [format]
-        bad = set(clean) - names
-        if bad:
-            raise UnknownTarget(f"[tool.datakit.targets.{key!r}] unknown keys: {', '.join(sorted(bad))}")
-        if "formats" in clean:
-            clean["formats"] = tuple(clean["formats"])
-        elif single_format is not None:
-            clean["formats"] = (single_format,)
+        clean = _check_user_target(key, spec)
         if key in out:
             out[key] = replace(out[key], **clean)
         else:
@@ -162,7 +265,8 @@ def table() -> dict[str, Target]:
             else:
                 missing = {"formats", "tokenizer", "max_tokens", "overflow"} - set(clean)
                 if missing:
-                    raise UnknownTarget(f"new target {key!r} needs: {', '.join(sorted(missing))}")
+                    raise TargetConfigError(f"{_config_file()}: new target {key!r} needs: "
+                                            f"{', '.join(sorted(missing))}")
                 out[key] = Target(provider=provider, model=model, **clean)
     return out
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -406,7 +407,7 @@ def stats(source: Any, target: str | None = None, *, format: str = "auto",
     from datakit.targets import configure, resolve
 
     cfg = config_mod.load()
-    configure(cfg.targets)
+    configure(cfg.targets, cfg.path)
     spec = target or cfg.target or "openai"
     tgt = resolve(spec)
     spec = tgt.id
@@ -423,9 +424,11 @@ def stats(source: Any, target: str | None = None, *, format: str = "auto",
                 break
     if price_per_million is not None and (
             isinstance(price_per_million, bool) or not isinstance(price_per_million, (int, float))
-            or not price_per_million >= 0):
-        raise StatsError(f"price per million tokens must be a non-negative number, not "
-                         f"{price_per_million!r} ({price_source})")
+            or not 0 <= price_per_million < math.inf):
+        where = f"{cfg.path or 'pyproject.toml'}: {price_source}" \
+            if price_source.startswith("[") else price_source
+        raise StatsError(f"price per million tokens must be a finite non-negative number, not "
+                         f"{price_per_million!r} ({where})")
     workers = workers or default_workers()
 
     k = sources.kind(source)

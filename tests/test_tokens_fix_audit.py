@@ -130,3 +130,47 @@ def test_missing_tokenizer_is_one_diagnostic_not_one_per_example(tmp_path):
     # with the vocabulary, the same file is counted exactly: no L002 at all
     r = run_cli("lint", p, "--target", "openai:gpt-3.5-turbo-0613", "--output-format", "json-lines")
     assert '"L002"' not in r.stdout
+
+
+# ------------------------------------------------------------------ 3. target config types
+
+@pytest.mark.parametrize("setting,expected", [
+    ('max_tokens = "big"', 'max_tokens = "big": expected a positive integer'),
+    ("max-tokens = -5", "max-tokens = -5: expected a positive integer"),
+    ("max_tokens = 0", "max_tokens = 0: expected a positive integer"),
+    ('tokenizer = "nope"', 'tokenizer = "nope": expected one of: tiktoken:o200k_base'),
+    ('overflow = "explode"', 'overflow = "explode": expected one of: truncate, drop, reject'),
+    ('formats = "openai"', 'formats = "openai": expected a non-empty list of format ids'),
+    ('formats = ["nope"]', 'formats = ["nope"]: expected a non-empty list of format ids'),
+    ("format = 3", "format = 3: expected one of: alpaca"),
+    ("default_epochs = 1.5", "default_epochs = 1.5: expected a positive integer"),
+    ("file_max_bytes = true", "file_max_bytes = true: expected a positive integer"),
+    ("val_default_ratio = inf", "val_default_ratio = inf: expected a number greater than 0"),
+    ("min_examples = -1", "min_examples = -1: expected a positive integer"),
+])
+def test_wrong_target_config_values_are_config_errors(tmp_path, setting, expected):
+    config = tmp_path / "pyproject.toml"
+    config.write_text(f'[tool.datakit.targets."openai:tiny"]\n{setting}\n')
+    data = tmp_path / "d.jsonl"
+    data.write_text(lines(GOOD))
+    for cmd in (["lint", data, "--target", "openai:tiny"], ["stats", data, "--target", "openai:tiny"],
+                ["fix", data, "--target", "openai:tiny", "-o", tmp_path / "out.jsonl"],
+                ["targets"]):
+        r = run_cli(*cmd, cwd=tmp_path)
+        assert r.returncode == 2, (cmd, r.stdout, r.stderr)
+        assert "internal error" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+        assert str(config) in r.stderr and '[tool.datakit.targets."openai:tiny"]' in r.stderr
+        assert expected in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("price", ["inf", "nan", "-1"])
+def test_a_price_must_be_finite_and_non_negative(tmp_path, price):
+    data = tmp_path / "d.jsonl"
+    data.write_text(lines(GOOD))
+    config = tmp_path / "pyproject.toml"
+    config.write_text(f"[tool.datakit.prices]\nopenai = {price}\n")
+    r = run_cli("stats", data, "--target", "openai", cwd=tmp_path)
+    assert r.returncode == 2 and "finite non-negative number" in r.stderr, r.stderr
+    assert str(config) in r.stderr and "[tool.datakit.prices] openai" in r.stderr
+    r = run_cli("stats", data, "--target", "openai", "--price-per-million", price)
+    assert r.returncode == 2 and "finite non-negative" in r.stderr and "Traceback" not in r.stderr
