@@ -216,3 +216,55 @@ def test_big_integers_exact_through_the_model_and_the_direct_path():
         res = convert_object(obj, Settings("openai", "sharegpt"), fast=fast)
         args = res.obj["messages"][1]["tool_calls"][0]["function"]["arguments"]
         assert json.loads(args) == {"n": -BIG}, (fast, args)
+
+
+# --------------------------------------------------------------------------- 5. unknown keys
+
+PREFERENCE = {"input": {"messages": [{"role": "user", "content": "q"}], "seed_hint": 7},
+              "preferred_output": [{"role": "assistant", "content": "good"}],
+              "non_preferred_output": [{"role": "assistant", "content": "bad"}]}
+MINIMAX = {"messages": [{"sender_type": "USER", "text": "hi"}, {"sender_type": "BOT", "text": "yo"}],
+           "role_meta": {"user_name": "Ann", "bot_name": "Bot", "mood": "calm"}}
+
+
+def test_unknown_input_and_role_meta_keys_are_reported(tmp_path):
+    for name, row, target, key in (("pref", PREFERENCE, "dashscope-dpo", "seed_hint"),
+                                   ("mm", MINIMAX, "openai", "mood"),
+                                   ("mm2", MINIMAX, "minimax-pro", "mood")):
+        src = _write(tmp_path / f"{name}.jsonl", [row])
+        out = tmp_path / f"{name}-{target}.jsonl"
+        r = run_cli("convert", src, "--to", target, "-o", out)
+        assert r.returncode == 1 and not out.exists(), r.stderr  # a loss: --on-loss error
+        assert "C005" in r.stderr and key in r.stderr, r.stderr
+        r = run_cli("convert", src, "--to", target, "-o", out, "--on-loss", "warn")
+        assert r.returncode == 0 and "C005" in r.stderr, r.stderr
+    # the format's own writer still carries them
+    src = _write(tmp_path / "mm.jsonl", [MINIMAX])
+    out = tmp_path / "mm-minimax.jsonl"
+    r = run_cli("convert", src, "--to", "minimax", "-o", out)
+    assert r.returncode == 0 and "C005" not in r.stderr, r.stderr
+    assert _lines(out)[0]["role_meta"]["mood"] == "calm"
+
+
+def test_a_top_level_key_the_target_writes_is_reported():
+    from datakit.conversion.engine import Settings, convert_object
+
+    row = {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "q"},
+                        {"role": "assistant", "content": "a"}], "system": "another"}
+    res = convert_object(row, Settings("sharegpt", "openai", "warn"))
+    assert "C005" in res.codes and res.obj["system"] == "s"
+
+
+def test_extra_columns_of_batches_and_datasets_are_carried():
+    import datasets
+
+    import datakit
+    from datakit.conversion import convert_batch
+
+    row = {**CHAT, "instruction": "kept, not an Alpaca example", "lang": "en"}
+    for batch in ([row], {k: [v] for k, v in row.items()}):
+        out = convert_batch(batch, to="mistral")
+        assert out["instruction"] == ["kept, not an Alpaca example"] and out["lang"] == ["en"]
+    ds = datasets.Dataset.from_list([row, row])
+    out = datakit.convert(ds, to="mistral")
+    assert out[0]["instruction"] == "kept, not an Alpaca example" and out[1]["lang"] == "en"

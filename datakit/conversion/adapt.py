@@ -356,6 +356,36 @@ def _extras(conv: Conversation, caps: M.Caps, target: str, out: list[Finding]) -
         conv.parallel_tool_calls = None
 
 
+def _layout_extras(conv: Conversation, target: str, out: list[Finding]) -> None:
+    """Unknown keys that only their own format's writer puts back: openai-preference's
+    ``input`` object and MiniMax's ``role_meta`` (written only with a name in it)."""
+    if not conv.layout:
+        return
+    ex = conv.hint("openai-preference.input_extra")
+    if ex and target != "openai-preference":
+        _f(out, "C005", f"`input` keys {sorted(ex)} have no place in the target; dropped",
+           "/input")
+        conv.layout.pop("openai-preference.input_extra", None)
+    ex = conv.hint("minimax.role_meta_extra")
+    if ex and (target != "minimax" or (conv.user_name is None and conv.bot_name is None)):
+        _f(out, "C005", f"`role_meta` keys {sorted(ex)} have no place in the target; dropped",
+           "/role_meta")
+        conv.layout.pop("minimax.role_meta_extra", None)
+
+
+def _top_collisions(conv: Conversation, target: str, out: list[Finding]) -> None:
+    """An unknown top-level key that the target itself writes cannot be carried."""
+    if not conv.extra:
+        return
+    from datakit.conversion.engine import TARGET_COLUMNS
+
+    clash = sorted(k for k in conv.extra if k in TARGET_COLUMNS[target])
+    if clash:
+        _f(out, "C005", f"top-level key(s) {clash} are the target's own keys, so the source's "
+                        "values cannot be carried; dropped", f"/{clash[0]}")
+        conv.extra = {k: v for k, v in conv.extra.items() if k not in clash} or None
+
+
 def _systems(conv: Conversation, caps: M.Caps, target: str, out: list[Finding]) -> None:
     msgs = conv.messages
     if caps.system == "any":
@@ -679,6 +709,8 @@ def adapt(conv: Conversation, opts: Options) -> list[Finding]:
         _media(conv, caps, opts, out)
     _systems(conv, caps, opts.target, out)
     _names(conv, caps, opts, out)
+    _layout_extras(conv, opts.target, out)
+    _top_collisions(conv, opts.target, out)
     if opts.merge_consecutive:
         _merge(conv, out)
     if opts.trim_trailing:

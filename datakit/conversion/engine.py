@@ -336,6 +336,38 @@ class ConversionError(ValueError):
         self.summary = summary
 
 
+# Keys that make an example one format (a format's keys count as read, not as extra
+# columns, only when a batch has these).
+_FORMAT_KEYS: dict[str, tuple[str, ...]] = {
+    "openai": ("messages",), "openai-preference": ("input", "preferred_output"),
+    "dashscope-dpo": ("messages", "chosen", "rejected"), "minimax": ("messages",),
+    "minimax-pro": ("messages", "bot_setting"), "sharegpt": ("conversations",),
+    "alpaca": ("instruction", "output"),
+}
+
+
+def _auto_known(in_cols: list[str]) -> set[str]:
+    """Columns read by a format the batch's columns can be (``--from auto``); the rest
+    are carried. Without any such column, every format's keys."""
+    cols = set(in_cols)
+    fmts = [f for f, need in _FORMAT_KEYS.items() if cols.issuperset(need)]
+    if not fmts:
+        return set().union(*SOURCE_COLUMNS.values())
+    return set().union(*(SOURCE_COLUMNS[f] for f in fmts))
+
+
+def _uncarried(res: Outcome, keys: list[str], on_loss: str) -> Outcome:
+    """A converted row has keys outside the batch's fixed columns: report them (C005), and
+    apply the policy, rather than leave them out silently."""
+    f = Finding("C005", f"key(s) {sorted(keys)} cannot be carried: convert_batch's columns are "
+                        "the target's and the input's extra columns; pass from_=FORMAT so these "
+                        "are recognised as extra columns", f"/{min(keys)}")
+    findings = [*res.findings, f]
+    if on_loss != "warn":
+        return Outcome("rejected", None, findings, res.source)
+    return Outcome("written", res.obj, findings, res.source)
+
+
 def _rows(batch: Any) -> list[dict]:
     if hasattr(batch, "keys"):  # columns: a dict, or datasets' LazyBatch in Dataset.map
         cols = list(batch.keys())
@@ -367,9 +399,11 @@ def convert_batch(batch: Any, to: str, from_: str = "auto", on_loss: str = "drop
         raise ValueError(f"on_loss must be one of {', '.join(POLICIES)}, got {on_loss!r}")
     settings = Settings(to, from_, on_loss, merge_consecutive, trim_trailing, bot_name, user_name)
     rows = _rows(batch)
-    in_cols = list(batch.keys()) if hasattr(batch, "keys") else []
-    known = set(SOURCE_COLUMNS.get(from_, ())) if from_ != "auto" else set().union(
-        *SOURCE_COLUMNS.values())
+    if hasattr(batch, "keys"):
+        in_cols = list(batch.keys())
+    else:  # a list of dicts: every key any row has
+        in_cols = list({k: None for r in rows if isinstance(r, dict) for k in r})
+    known = set(SOURCE_COLUMNS.get(from_, ())) if from_ != "auto" else _auto_known(in_cols)
     carried = [c for c in in_cols if c not in known and c != status_column]
     columns = list(TARGET_COLUMNS[to]) + [c for c in carried if c not in TARGET_COLUMNS[to]]
     out: dict[str, list] = {c: [] for c in columns}
@@ -377,9 +411,12 @@ def convert_batch(batch: Any, to: str, from_: str = "auto", on_loss: str = "drop
         out[status_column] = []
     if outcome_column:
         out[outcome_column] = []
+    kept = set(columns)
     for row in rows:
         obj = strip_nulls(row)
         res = convert_object(obj, settings)
+        if res.status == "written" and not res.obj.keys() <= kept:
+            res = _uncarried(res, [k for k in res.obj if k not in kept], on_loss)
         if outcome_column:
             out[outcome_column].append(json.dumps(
                 {"status": res.status, "source": res.source,
