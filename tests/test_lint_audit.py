@@ -230,3 +230,22 @@ def test_unrecognised_first_lines_do_not_leave_the_rest_unchecked(tmp_path):
     _, diags = lint_json(p)
     assert [d["code"] for d in diags] == ["J013"]
     assert "any line" in diags[0]["message"] and "--format" in diags[0]["message"]
+
+
+# --------------------------------------------------------------------------- 7. dashscope-dpo
+
+def test_dpo_line_missing_rejected_is_a_schema_error_not_another_format(tmp_path):
+    def dpo(q, **answers):
+        return json.dumps({"messages": [{"role": "user", "content": q}],
+                           **{k: {"role": "assistant", "content": v} for k, v in answers.items()}})
+
+    lines = [dpo("q1", chosen="a", rejected="b"), dpo("q2", chosen="a", rejected="b"),
+             dpo("q3", chosen="a"), dpo("q4", rejected="b"), GOOD_LINE]
+    p = write_lines(tmp_path / "dpo.jsonl", lines)
+    for args in ((), ("--format", "dashscope-dpo")):
+        r, diags = lint_json(p, *args)
+        got = {(d["line"], d["code"]): d["message"] for d in diags}
+        assert json.loads(r.stdout)["files"][0]["format"] == "dashscope-dpo"
+        assert "`rejected`" in got[3, "S001"] and "`chosen`" in got[4, "S001"], got
+        assert (3, "J012") not in got and (4, "J012") not in got
+        assert (5, "J012") in got  # a plain chat line is still another format

@@ -201,6 +201,27 @@ def _is_framing(body: bytes) -> bool:
     return not body.translate(None, b"[], \t\r\n")
 
 
+# Keys that only one family uses, but whose detection needs all of them: a line with
+# some of them is an example of that family with a key missing (a schema error), not
+# an example of another format (J012).
+_FAMILY_ONLY_KEYS = {"dashscope-dpo": ("chosen", "rejected")}
+
+
+def _partial_of(obj: dict, family: str) -> bool:
+    return any(key in obj for key in _FAMILY_ONLY_KEYS.get(family, ()))
+
+
+def sniff_family(obj: Any) -> str | None:
+    """The family a line votes for when a file's format is detected: its detected family,
+    or the family whose own keys it carries when some are missing."""
+    fam = formats_mod.detect_family(obj)
+    if isinstance(obj, dict):
+        for family in _FAMILY_ONLY_KEYS:
+            if fam != family and _partial_of(obj, family):
+                return family
+    return fam
+
+
 def _digest_function():
     """A 128-bit content digest for duplicate detection. xxh3 hashes at memory speed
     (0.03 s per 100 MB against 0.3 s for blake2b); sha256 (hardware-accelerated on
@@ -324,7 +345,8 @@ def lint_lines(
         # --- format --------------------------------------------------------
         if expected_family is not None:
             fam = detect(obj)
-            if fam is not None and fam != expected_family:
+            if (fam is not None and fam != expected_family
+                    and not _partial_of(obj, expected_family)):
                 emit(Finding("J012", f"this line looks like {fam} but the file is {fmt_id}; "
                                      f"convert it with `datakit convert --to {fmt_id}`"),
                      line_no, example, raw)

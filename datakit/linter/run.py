@@ -24,7 +24,14 @@ from datakit import formats as formats_mod
 from datakit.diagnostics import Diagnostic, Severity
 from datakit.errors import UsageError
 from datakit.io import reader
-from datakit.linter.kernel import BOM, BatchResult, KernelConfig, array_element, lint_lines
+from datakit.linter.kernel import (
+    BOM,
+    BatchResult,
+    KernelConfig,
+    array_element,
+    lint_lines,
+    sniff_family,
+)
 from datakit.report import FileResult, Report
 from datakit.rules import registry
 from datakit.rules.registry import Finding
@@ -115,7 +122,7 @@ def sniff(head_lines: list[bytes], fmt: str, chat_default: str) -> Sniff:
             if element is None:
                 continue
             obj = element[1]
-        fam = formats_mod.detect_family(obj)
+        fam = sniff_family(obj)
         if fam is not None:
             families[fam] += 1
             if fam == formats_mod.CHAT and formats_mod.has_image_parts(obj):
@@ -161,7 +168,7 @@ def _later_sample(lines: Iterator[bytes]) -> list[bytes]:
                 obj = orjson.loads(ln.lstrip(BOM))
             except orjson.JSONDecodeError:
                 continue
-            if formats_mod.detect_family(obj) is None:
+            if sniff_family(obj) is None:
                 continue
         sample.append(ln)
         if len(sample) >= SNIFF_LINES:
