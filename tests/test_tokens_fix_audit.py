@@ -174,3 +174,41 @@ def test_a_price_must_be_finite_and_non_negative(tmp_path, price):
     assert str(config) in r.stderr and "[tool.datakit.prices] openai" in r.stderr
     r = run_cli("stats", data, "--target", "openai", "--price-per-million", price)
     assert r.returncode == 2 and "finite non-negative" in r.stderr and "Traceback" not in r.stderr
+
+
+# ------------------------------------------------------------------ 4. fix on a loaded Dataset
+
+FIXABLE = [
+    {"messages": [{"role": "user", "content": "hi"},
+                  {"role": "assistant", "content": "hello", "weight": 1.0}]},
+    {"messages": [{"role": "user", "content": "call"},
+                  {"role": "assistant", "content": None, "tool_calls": [
+                      {"id": "call_1234567890", "type": "function",
+                       "function": {"name": "f", "arguments": {"x": 1}}}]},
+                  {"role": "tool", "tool_call_id": "call_1234567890", "content": "1"},
+                  {"role": "assistant", "content": "done"}],
+     "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]},
+    {"messages": [{"role": "user", "content": "hi"},
+                  {"role": "assistant", "content": "hello", "weight": 1.0}]},
+]
+
+
+def test_fix_on_a_json_loaded_dataset_applies_the_file_fixes(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    src = tmp_path / "train.jsonl"
+    src.write_text(lines(*FIXABLE))
+    fixed_file = tmp_path / "train.fixed.jsonl"
+    from_file = datakit.fix(src, target="mistral", output=fixed_file)
+    assert from_file.fixed  # the file has something to fix
+    ds = datasets.load_dataset("json", data_files=str(src), split="train",
+                               cache_dir=str(tmp_path / "hf-cache"))
+    from_ds = datakit.fix(ds, target="mistral")
+    assert dict(from_ds.fixed) == dict(from_file.fixed)
+    assert [(c.line, c.out_line, c.fixes) for c in from_ds.changes] == \
+        [(c.line, c.out_line, c.fixes) for c in from_file.changes]
+    rows = [json.loads(ln) for ln in fixed_file.read_text().splitlines()]
+    # a column some rows lack is None in a Dataset; inside the rows nothing is added back
+    # (a deleted `content: null` stays deleted)
+    got = [{k: v for k, v in r.items() if v is not None} for r in from_ds.data.to_list()]
+    assert got == rows
+    assert from_ds.report.summary["by_code"] == from_file.report.summary["by_code"]
