@@ -268,3 +268,35 @@ def test_extra_columns_of_batches_and_datasets_are_carried():
     ds = datasets.Dataset.from_list([row, row])
     out = datakit.convert(ds, to="mistral")
     assert out[0]["instruction"] == "kept, not an Alpaca example" and out[1]["lang"] == "en"
+
+
+# --------------------------------------------------------------------------- 6. lint-clean output
+
+BMP = b"BM" + bytes(60)
+
+
+def test_output_lint_would_reject_is_a_conversion_diagnostic(tmp_path):
+    import zipfile
+
+    src = tmp_path / "bmp.zip"  # DashScope accepts .bmp; OpenAI does not (M004)
+    line = {"messages": [{"role": "user", "content": [{"text": "What is this?"},
+                                                      {"image": "pic.bmp"}]},
+                         {"role": "assistant", "content": [{"text": "A picture."}]}]}
+    with zipfile.ZipFile(src, "w") as zf:
+        zf.writestr("data/train.jsonl", json.dumps(line) + "\n")
+        zf.writestr("data/pic.bmp", BMP)
+    gif = _write(tmp_path / "gif.jsonl", [  # OpenAI data URL → a DashScope zip member
+        {"messages": [{"role": "user", "content": [
+            {"type": "text", "text": "What is this?"},
+            {"type": "image_url", "image_url": {"url": "data:image/gif;base64,R0lGODlhAQABAAAAACw="}}]},
+            {"role": "assistant", "content": "A picture."}]}])
+    for path, source, target, code in ((src, "dashscope-sft-image", "openai", "C010"),
+                                       (gif, "openai", "dashscope-sft-image", "C010")):
+        suffix = ".zip" if target == "dashscope-sft-image" else ".jsonl"
+        out = tmp_path / f"{path.stem}-{target}{suffix}"
+        r = run_cli("convert", path, "--from", source, "--to", target, "-o", out, "--on-loss",
+                    "warn")
+        assert code in r.stderr, r.stderr
+        if out.exists():
+            lint = run_cli("lint", out, "--format", target)
+            assert lint.returncode == 0, lint.stdout

@@ -23,6 +23,8 @@ from datakit.conversion import mapping as M
 from datakit.conversion.arguments import repair_arguments
 from datakit.conversion.ids import remap_tool_ids
 from datakit.model import ASSISTANT, IMAGE, SYSTEM, TEXT, TOOL, USER, Conversation, Message, Part
+from datakit.rules.media import DASHSCOPE_IMAGE_EXTENSIONS as _DASHSCOPE_IMAGE_EXTENSIONS
+from datakit.rules.media import OPENAI_IMAGE_TYPES as _OPENAI_IMAGE_TYPES  # lint's M004
 from datakit.rules.registry import Finding
 
 _FN_NAME = re.compile(M.FUNCTION_NAME_PATTERN)
@@ -57,6 +59,14 @@ def _data_url(name: str, data: bytes) -> str:
     ext = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
     mime = M.IMAGE_MIME.get(ext, "application/octet-stream")
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _data_url_type(url: str) -> str | None:
+    """The media type of a data URL (lower case), None for anything else."""
+    if not url.startswith("data:"):
+        return None
+    head = url[5:url.find(",", 5, 300)] if "," in url[:300] else ""
+    return head.partition(";")[0].strip().lower() or None
 
 
 def _decode_data_url(url: str) -> tuple[str, bytes] | None:
@@ -304,6 +314,13 @@ def _media(conv: Conversation, caps: M.Caps, opts: Options, out: list[Finding]) 
                         continue
                     p.value = _data_url(ref, data)
                     _f(out, "C057", f"image {ref!r} embedded as a data URL", ptr)
+                mime = _data_url_type(p.value or "")
+                if opts.target in M.OPENAI_FAMILY and mime is not None and \
+                        mime not in _OPENAI_IMAGE_TYPES:
+                    _f(out, "C010", f"image of type {mime} cannot go to the target, which accepts "
+                                    "JPEG, PNG and WEBP (`datakit lint` M004); convert the image; "
+                                    "dropped", ptr)
+                    continue
                 extra = {k: v for k, v in (p.extra or {}).items() if k in ("detail", "url_string")}
                 if p.extra and len(extra) != len(p.extra):
                     _f(out, "C005", "image part keys "
@@ -318,6 +335,11 @@ def _media(conv: Conversation, caps: M.Caps, opts: Options, out: list[Finding]) 
                         _f(out, "C010", "image data URL is not base64; dropped", ptr)
                         continue
                     name, data = decoded
+                    if name.rsplit(".", 1)[-1] not in _DASHSCOPE_IMAGE_EXTENSIONS:
+                        _f(out, "C010", f"data URL image of type {_data_url_type(ref)} has no "
+                                        "file type the target accepts (`datakit lint` M004); "
+                                        "convert the image; dropped", ptr)
+                        continue
                     if opts.images_out is not None:
                         opts.images_out[name] = data
                     p.value = name
