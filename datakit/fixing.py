@@ -52,6 +52,10 @@ LINE_FIXES = ("J002", "J003", "J004", "J011", "D004")
 MAX_ROUNDS = 8
 BATCH_BYTES = 4 << 20
 TOOL_FORMATS = ("openai", "openai-preference", "mistral")
+# Formats that take tools but whose lint reports OpenAI's legacy function calling only as
+# schema errors (no T018): the fixer looks for it itself, since tools/tool_calls/tool
+# messages are what these formats accept (Mistral's API takes the OpenAI tool format).
+LEGACY_REWRITE_FORMATS = ("mistral",)
 # Non-structural fixers run together; structural ones (at most one per round) after them.
 _ORDER = ("T009", "T011", "T012", "T001", "T008", "R010", "T015", "T018", "R003", "R004")
 _SPACED = re.compile(rb'^\s*\{\s*"(?:[^"\\]|\\.)*"\s*:(\s)')
@@ -188,6 +192,11 @@ class LineFixer:
         for d in res.diagnostics:
             if d.code in self.example_codes and d.line is not None and 1 <= d.line <= len(bodies):
                 out[d.line - 1].setdefault(d.code, []).append(d.pointer)
+        if self.fmt in LEGACY_REWRITE_FORMATS and "T018" in self.example_codes:
+            for body, want in zip(bodies, out, strict=True):
+                ptrs = _legacy_pointers(body)
+                if ptrs:
+                    want["T018"] = ptrs
         return out
 
     def _apply(self, obj: dict, wanted: dict[str, list[str]]) -> list[tuple[str, str]]:
@@ -286,6 +295,27 @@ class LineFixer:
             out.append(new)
         self.changes.sort(key=lambda c: c.line)  # blank lines were recorded while framing
         return out
+
+
+def _legacy_pointers(body: bytes) -> list[str]:
+    """Where one line uses legacy function calling (as the openai format's T018 points)."""
+    if b'"function' not in body:
+        return []  # neither "functions", "function_call" nor the role "function"
+    try:
+        obj = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return []
+    if not isinstance(obj, dict):
+        return []
+    ptrs = ["/functions"] if "functions" in obj else []
+    msgs = obj.get("messages")
+    for i, m in enumerate(msgs if isinstance(msgs, list) else []):
+        if isinstance(m, dict):
+            if m.get("role") == "function":
+                ptrs.append(f"/messages/{i}/role")
+            if "function_call" in m:
+                ptrs.append(f"/messages/{i}/function_call")
+    return ptrs
 
 
 # --------------------------------------------------------------------------- T015 catalog

@@ -212,3 +212,55 @@ def test_fix_on_a_json_loaded_dataset_applies_the_file_fixes(tmp_path):
     got = [{k: v for k, v in r.items() if v is not None} for r in from_ds.data.to_list()]
     assert got == rows
     assert from_ds.report.summary["by_code"] == from_file.report.summary["by_code"]
+
+
+# ------------------------------------------------------------------ 5. legacy functions, mistral
+
+LEGACY = {
+    "messages": [
+        {"role": "user", "content": "weather?"},
+        {"role": "assistant", "content": None,
+         "function_call": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}},
+        {"role": "function", "name": "get_weather", "content": "sunny"},
+        {"role": "assistant", "content": "It is sunny."}],
+    "functions": [{"name": "get_weather", "description": "d",
+                   "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}],
+}
+
+
+@pytest.mark.parametrize("target", ["mistral", "openai"])
+def test_fix_rewrites_legacy_functions_so_the_output_lints_clean(tmp_path, target):
+    src = tmp_path / "legacy.jsonl"
+    src.write_text(lines(*[LEGACY] * 1))
+    out = tmp_path / "fixed.jsonl"
+    r = run_cli("fix", src, "--target", target, "-o", out, "--output-format", "json")
+    assert "Traceback" not in r.stderr, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["fixed"]["T018"]["count"] == 3, doc
+    [row] = [json.loads(ln) for ln in out.read_text().splitlines()]
+    assert "functions" not in row and row["tools"][0]["function"]["name"] == "get_weather"
+    call = row["messages"][1]
+    assert "function_call" not in call and len(call["tool_calls"][0]["id"]) == 9
+    assert row["messages"][2] == {"role": "tool", "tool_call_id": call["tool_calls"][0]["id"],
+                                  "content": "sunny"}
+    if target == "mistral":
+        assert "content" not in call  # Mistral: an assistant turn has content or tool_calls
+    lint = run_cli("lint", out, "--target", target, "--select", "S,T,R", "--output-format",
+                   "json-lines")
+    assert lint.returncode == 0, lint.stdout
+    again = run_cli("fix", out, "--target", target, "--dry-run", "--output-format", "json")
+    assert json.loads(again.stdout)["fixed"] == {}  # fixing the output changes nothing
+
+
+def test_fix_reports_legacy_calls_it_cannot_rewrite(tmp_path):
+    bad = json.loads(json.dumps(LEGACY))
+    bad["messages"][2]["name"] = "another_tool"  # a result no call can be attributed to
+    src = tmp_path / "legacy.jsonl"
+    src.write_text(lines(bad))
+    out = tmp_path / "fixed.jsonl"
+    r = run_cli("fix", src, "--target", "mistral", "-o", out)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "no fix repairs" in r.stdout and "function" in r.stdout
+    row = json.loads(out.read_text())
+    # nothing half-done: the legacy call keeps its `content`, so no new S001 appears
+    assert row["messages"][1]["content"] is None and "S001" not in r.stdout

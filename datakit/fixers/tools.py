@@ -121,9 +121,10 @@ def drop_empty_content(obj: dict, ptrs: list[str], ctx: FixContext) -> list[str]
         if not isinstance(msg, dict) or key != "content":
             continue
         calls = msg.get("tool_calls")
-        # the linter counts a legacy function_call as a call too
-        has_calls = (isinstance(calls, list) and bool(calls)) or msg.get("function_call") is not None
-        if has_calls and blank(msg.get("content")) is True:
+        # Only beside tool_calls: a legacy function_call needs its `content` (null) until
+        # T018 rewrites it, or formats that require content get a new error (S001); the
+        # rewritten message is reported (and fixed) again where its format wants it gone.
+        if isinstance(calls, list) and calls and blank(msg.get("content")) is True:
             del msg["content"]
             fixed.append(ptr)
     return fixed
