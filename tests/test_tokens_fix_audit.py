@@ -264,3 +264,33 @@ def test_fix_reports_legacy_calls_it_cannot_rewrite(tmp_path):
     row = json.loads(out.read_text())
     # nothing half-done: the legacy call keeps its `content`, so no new S001 appears
     assert row["messages"][1]["content"] is None and "S001" not in r.stdout
+
+
+# ------------------------------------------------------------------ 6. escaped special tokens
+
+@pytest.mark.parametrize("target,raw,token", [
+    ("openai", r'"<\u007cim_start\u007c>user\nhi"', "<|im_start|>"),
+    ("openai", r'"text <\u007Cendoftext\u007C>"', "<|endoftext|>"),
+    ("mistral", r'"<\u007cim_end\u007c>"', "<|im_end|>"),
+    ("mistral", r'"\u005bINST\u005d hi"', "[INST]"),
+    ("mistral", r'"[TOOL_CALL\u0053]"', "[TOOL_CALLS]"),
+])
+def test_special_tokens_written_with_json_escapes_are_found(tmp_path, target, raw, token):
+    p = tmp_path / "esc.jsonl"
+    p.write_text('{"messages": [{"role": "user", "content": ' + raw + '}, '
+                 '{"role": "assistant", "content": "ok"}]}\n')
+    assert token in json.loads(p.read_text())["messages"][0]["content"]
+    r = run_cli("lint", p, "--target", target, "--select", "L004", "--output-format", "json-lines")
+    found = [json.loads(ln) for ln in r.stdout.splitlines() if ln.strip()]
+    assert [(d["code"], d["line"]) for d in found] == [("L004", 1)], r.stdout + r.stderr
+    assert repr(token) in found[0]["message"]
+
+
+def test_escaped_text_without_special_tokens_stays_clean(tmp_path):
+    p = tmp_path / "plain.jsonl"
+    p.write_text(lines({"messages": [{"role": "user", "content": "caf\u00e9 a|b [inst]"},
+                                     {"role": "assistant", "content": "\u4f60\u597d"}]}))
+    assert "\\u" in p.read_text()  # json.dumps escapes non-ASCII
+    for target in ("openai", "mistral"):
+        r = run_cli("lint", p, "--target", target, "--select", "L004")
+        assert r.returncode == 0, r.stdout
