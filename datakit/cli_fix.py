@@ -92,6 +92,28 @@ def _dry_run_lines(result) -> list[str]:
     return out
 
 
+def _fixable_notes(result, opts) -> list[str]:
+    """Why a remaining code that has a fix was not fixed: the summary must not call it
+    unfixable."""
+    from datakit.rules.fixes import FIXES, ON_REQUEST
+
+    codes = sorted({d.code for d in result.remaining if d.code in FIXES})
+    if not codes:
+        return []
+    out = ["of these, datakit fix has a fix for:"]
+    for code in codes:
+        if code in ON_REQUEST and not getattr(opts, ON_REQUEST[code]):
+            why = f"applied only on request: add --{ON_REQUEST[code].replace('_', '-')}"
+        elif code == "D004" and not opts.dedupe:
+            why = "not applied with --keep-duplicates"
+        elif code not in opts.enabled:
+            why = "not selected by --only"
+        else:
+            why = "the fix did not apply here (the repair would be ambiguous); repair it by hand"
+        out.append(f"  {code}: {why}")
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     from datakit.fixing import FixOptions, fix_file
     from datakit.render import render
@@ -125,9 +147,11 @@ def run(args: argparse.Namespace) -> int:
     out += result.summary_lines()
     if result.remaining:
         s = result.report.summary
-        out.append(f"remaining in the output: {s['errors']} error(s), {s['warnings']} warning(s) "
-                   "that no fix repairs:")
+        notes = _fixable_notes(result, opts)
+        out.append(f"remaining in the output: {s['errors']} error(s), {s['warnings']} warning(s)"
+                   + (":" if notes else " that no fix repairs:"))
         out.append(render(result.report, "concise", color=False))
+        out += notes
     else:
         out.append("the output lints clean")
     sys.stdout.write("\n".join(out) + "\n")

@@ -535,7 +535,7 @@ def fix(
     ``map(batched=True, num_proc=num_proc)``). ``only`` limits the fixes to some
     codes, prefixes or rule names. Merging consecutive same-role turns (R003) and
     trimming trailing turns (R004) change the training signal and run only when
-    asked. ``result.remaining`` is the lint of the output: what no fix repairs.
+    asked. ``result.remaining`` is the lint of the output: what the fixes left.
     """
     if isinstance(only, str):
         only = [s for s in only.split(",")]

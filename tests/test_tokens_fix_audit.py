@@ -260,7 +260,8 @@ def test_fix_reports_legacy_calls_it_cannot_rewrite(tmp_path):
     out = tmp_path / "fixed.jsonl"
     r = run_cli("fix", src, "--target", "mistral", "-o", out)
     assert r.returncode == 1 and "Traceback" not in r.stderr
-    assert "no fix repairs" in r.stdout and "function" in r.stdout
+    assert "remaining in the output" in r.stdout and 'role is "function"' in r.stdout
+    assert "T008: the fix did not apply here" in r.stdout
     row = json.loads(out.read_text())
     # nothing half-done: the legacy call keeps its `content`, so no new S001 appears
     assert row["messages"][1]["content"] is None and "S001" not in r.stdout
@@ -294,3 +295,34 @@ def test_escaped_text_without_special_tokens_stays_clean(tmp_path):
     for target in ("openai", "mistral"):
         r = run_cli("lint", p, "--target", target, "--select", "L004")
         assert r.returncode == 0, r.stdout
+
+
+# ------------------------------------------------------------------ 7. wording of what remains
+
+def test_fix_summary_does_not_call_fixable_codes_unfixable(tmp_path):
+    row = {"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"},
+                        {"role": "assistant", "content": "c"}, {"role": "user", "content": "thanks"}]}
+    src = tmp_path / "roles.jsonl"
+    src.write_text(lines(row, row))
+    r = run_cli("fix", src, "--target", "siliconflow", "--keep-duplicates", "-o", tmp_path / "o.jsonl")
+    assert r.returncode == 1
+    assert "no fix repairs" not in r.stdout
+    assert "R003: applied only on request: add --merge-consecutive" in r.stdout
+    assert "R004: applied only on request: add --trim-trailing" in r.stdout
+    assert "D004: not applied with --keep-duplicates" in r.stdout
+    r = run_cli("fix", src, "--target", "siliconflow", "--only", "T001", "--merge-consecutive",
+                "-o", tmp_path / "o2.jsonl")
+    assert "R003: not selected by --only" in r.stdout
+    # only what has no fix remains: then the summary says so
+    unfixable = tmp_path / "unfixable.jsonl"
+    unfixable.write_text(lines({"messages": [{"role": "user", "content": "a"}]}))
+    r = run_cli("fix", unfixable, "--target", "siliconflow", "--trim-trailing",
+                "-o", tmp_path / "o3.jsonl")
+    assert r.returncode == 1 and "that no fix repairs:" in r.stdout, r.stdout
+    assert "has a fix for" not in r.stdout
+
+
+def test_r003_r004_docs_name_the_fix_command():
+    for code, flag in (("R003", "--merge-consecutive"), ("R004", "--trim-trailing")):
+        r = run_cli("rule", code)
+        assert r.returncode == 0 and f"datakit fix {flag}" in r.stdout, r.stdout

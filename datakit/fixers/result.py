@@ -60,7 +60,8 @@ class FixResult:
 
     @property
     def remaining(self) -> list[Diagnostic]:
-        """Every diagnostic of the fixed output: what no declared fix could repair."""
+        """Every diagnostic of the fixed output: what the applied fixes left (a code with a
+        fix can remain when the fix is on request, not selected, or declined as ambiguous)."""
         return self.report.diagnostics
 
     @property
@@ -150,7 +151,7 @@ class FixResult:
                  "did</th></tr></thead><tbody>" + rows + "</tbody></table>") if rows else ""
         remaining = ""
         if self.remaining:
-            remaining = "<p><b>Remaining</b> (not fixable automatically)</p>" + \
+            remaining = "<p><b>Remaining</b> (what the applied fixes left)</p>" + \
                 self.report._repr_html_().split("</p>", 1)[1]
         return head + fixed + remaining
 

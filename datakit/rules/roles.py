@@ -63,7 +63,8 @@ define("R003", "roles-not-alternating", "error", """
     ## Example
     `{"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"},
     {"role": "assistant", "content": "c"}]}`: merge the two user turns
-    (`datakit convert --merge-consecutive`) or delete one.
+    (`datakit fix --merge-consecutive`, or `datakit convert --merge-consecutive` while
+    converting) or delete one.
     """, formats=(*STRICT_CHAT, *MINIMAX, "sharegpt"),
     fix="merge consecutive same-role turns into one (on request: --merge-consecutive)",
     source="002_2b7f8eacc6c5aff5.txt; 004_5798d0ceeceffe78.txt; 000_ea3691b77837ac4d.txt")
@@ -85,7 +86,8 @@ define("R004", "last-turn-not-assistant", "error", """
     ## Example
     `{"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
     {"role": "user", "content": "thanks"}]}`: delete the trailing turn
-    (`datakit convert --trim-trailing`) or add the assistant's answer.
+    (`datakit fix --trim-trailing`, or `datakit convert --trim-trailing` while converting)
+    or add the assistant's answer.
     """, formats=(*CHAT_SFT, *MINIMAX, "sharegpt"),
     fix="delete the turns after the last assistant turn (on request: --trim-trailing)",
     source="002_2b7f8eacc6c5aff5.txt; mistral-common (finetuning mode)")
