@@ -5,12 +5,10 @@ runs in constant memory apart from one small integer per line where a mode needs
 it.
 
 * **contiguous under a byte limit** (the common case, e.g. ``--target mistral``)
-  takes a single pass: each chunk takes the longest run of whole lines that fits,
-  found with ``rfind`` of a newline inside the room left. A plain file is cut
-  first (``rfind`` reads only the pages near each cut), then hashed, counted and
-  copied from memory-mapped windows by three threads (:func:`_map_contiguous`);
-  a compressed one streams through read blocks (:func:`_stream_contiguous`). The
-  chunks get their final names ``{stem}-{i:05d}-of-{n:05d}.jsonl`` at the end.
+  takes a single pass, block by block: each chunk takes the longest run of whole
+  lines that fits, found with ``rfind`` of a newline inside the room left. The
+  chunks get their final names ``{stem}-{i:05d}-of-{n:05d}.jsonl`` once ``n`` is
+  known, at the end.
 * **the other cases** (a line limit, round-robin, balanced) read the source twice:
 
   1. **plan**: line sizes, the source's sha256 (and, outside contiguous mode, a
@@ -473,11 +471,7 @@ def _chunk(source: Any, out_dir: str | os.PathLike, *, max_bytes: int | str | No
             os.makedirs(out, exist_ok=True)
             staging = tempfile.mkdtemp(prefix=f".{stem}.", suffix=".partial", dir=out)
             try:
-                # A regular file is mapped (no copies, no reading thread); a compressed
-                # or special file streams through read blocks.
-                mapped = not reader.is_compressed(path) and stat.S_ISREG(os.stat(path).st_mode)
-                s = (_map_contiguous if mapped else _stream_contiguous)(
-                    path, display, staging, byte_cap, progress)
+                s = _stream_contiguous(path, display, staging, byte_cap, progress)
                 names = _chunk_names(stem, len(s.infos))
                 for name in names:
                     p = os.path.join(out, name)
@@ -808,7 +802,8 @@ def _stream_contiguous(path: str, display: str, staging: str, limit: int,
                              "bytes; a line is never split: raise the limit or shorten the "
                              "example")
 
-    file_size = None if reader.is_compressed(path) else os.path.getsize(path)
+    before = os.stat(path)
+    file_size = None if reader.is_compressed(path) else before.st_size
     bar = Progress("chunk", file_size, progress)
     pending = bytearray()  # the start of a line that began in earlier blocks
     last_byte = b""
@@ -863,230 +858,16 @@ def _stream_contiguous(path: str, display: str, staging: str, limit: int,
     finally:
         pipe.stop()
         bar.close()
+    after = os.stat(path)
+    if stat.S_ISREG(after.st_mode) and (
+            (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns)
+            or (file_size is not None and total != file_size)):
+        raise ChunkError(f"{display}: the source changed while it was being chunked; chunk it "
+                         "again once nothing writes to it")
     for info, count, sha in zip(infos, pipe.counts, pipe.shas):
         info.lines, info.sha256 = count, sha
     return _Streamed(infos, sum(pipe.counts), total, pipe.src_sha,
                      final_newline=not last_byte or last_byte == b"\n")
-
-
-# ------------------------------------------------------ contiguous, from a mapped file
-
-MAP_WINDOW = 8 << 20  # bytes of the source a worker maps at once (a multiple of 64 KiB)
-MAX_LEAD = 32  # windows one worker may run ahead of the other, so a cold file is read once
-
-
-class _Changed(Exception):
-    """The source shrank while it was being chunked."""
-
-
-class _Stopped(Exception):
-    """The other worker failed: this one stops too."""
-
-
-class _Pace:
-    """Keeps the workers of :func:`_map_contiguous` within ``MAX_LEAD`` windows of
-    each other (pages one of them reads from disk are still cached for the others),
-    and stops them all as soon as one fails or the run is interrupted."""
-
-    def __init__(self, workers: int) -> None:
-        import threading
-
-        self.cond = threading.Condition()
-        self.pos = [0] * workers
-        self.failed = False
-
-    def advance(self, me: int, pos: int) -> None:
-        lead = MAX_LEAD * MAP_WINDOW
-        with self.cond:
-            self.pos[me] = pos
-            self.cond.notify_all()
-            while not self.failed and pos - min(self.pos) > lead:
-                self.cond.wait()
-            if self.failed:
-                raise _Stopped
-
-    def finish(self, me: int, failed: bool = False) -> None:
-        with self.cond:
-            self.pos[me] = 1 << 62
-            self.failed = self.failed or failed
-            self.cond.notify_all()
-
-
-def _windows(fd: int, lo: int, hi: int, size: int, pace: _Pace,
-             me: int) -> Iterator[tuple[int, memoryview]]:
-    """``(offset, view)`` over the source from ``lo`` to ``hi``, one mapped window at a
-    time, each unmapped before the next is mapped: memory stays small whatever the
-    file's size. The size is checked before each mapping, because touching a page
-    past the end of a file that has shrunk kills the process (SIGBUS)."""
-    import mmap
-
-    x = lo
-    while x < hi:
-        base = x - x % mmap.ALLOCATIONGRANULARITY
-        y = min(hi, base + MAP_WINDOW)
-        pace.advance(me, x)
-        if os.fstat(fd).st_size < size:
-            raise _Changed
-        m = mmap.mmap(fd, y - base, offset=base, access=mmap.ACCESS_READ)
-        view = memoryview(m)[x - base:]
-        try:
-            yield x, view
-        finally:
-            view.release()
-            m.close()
-        x = y
-
-
-def _newlines(view: memoryview, eq: Any) -> int:
-    """Newlines in ``view`` (numpy compares in place into the scratch array ``eq``)."""
-    import numpy as np
-
-    arr = np.frombuffer(view, np.uint8)
-    try:
-        return int(np.count_nonzero(np.equal(arr, 10, out=eq[:len(arr)])))
-    finally:
-        del arr  # the view must have no exports left when its window is unmapped
-
-
-def _plan_cuts(fd: int, size: int, limit: int, display: str) -> tuple[list[tuple[int, int]], bool]:
-    """Greedy contiguous chunks as ``(start, end)`` offsets, and whether the source
-    ends with a newline. Each chunk takes the longest run of whole lines that fits
-    (``rfind`` of a newline within the room), so only pages near the cuts are read.
-    A line alone over the limit is an error naming its line number."""
-    import mmap
-
-    import numpy as np
-
-    cuts: list[tuple[int, int]] = []
-    with mmap.mmap(fd, size, access=mmap.ACCESS_READ) as m:
-        a = 0
-        while a < size:
-            b = size
-            if size - a > limit:
-                cut = m.rfind(b"\n", a, a + limit)
-                if cut < 0:
-                    nl = m.find(b"\n", a)
-                    length = (nl + 1 if nl >= 0 else size) - a
-                    eq = np.empty(MAP_WINDOW, bool)
-                    before = 0
-                    for x in range(0, a, MAP_WINDOW):
-                        with memoryview(m)[x:min(a, x + MAP_WINDOW)] as piece:
-                            before += _newlines(piece, eq)
-                    raise LineOverLimit(
-                        f"{display}:{before + 1}: line of {length} bytes is over the limit "
-                        f"of {limit} bytes; a line is never split: raise the limit or shorten "
-                        "the example")
-                b = cut + 1
-            cuts.append((a, b))
-            a = b
-        final_newline = m[size - 1] == 10
-    return cuts, final_newline
-
-
-def _map_contiguous(path: str, display: str, staging: str, limit: int,
-                    progress: bool | None) -> _Streamed:
-    """Contiguous chunks under a byte limit, from a regular (uncompressed) file.
-
-    The cuts come first, from ``rfind`` alone. Then three workers walk the file
-    through memory-mapped windows, with no copy into Python buffers: one feeds the
-    source's sha256, one each chunk's sha256 and its line count, one writes the
-    chunks. They spend their time in hashlib, numpy and ``os.write``, which release
-    the GIL, so the cores stay busy; kept within a few windows of each other, they
-    read a file that is not yet cached from disk once. A source that shrinks or
-    changes during the run is an error, and nothing is then left behind.
-    """
-    import threading
-
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        st = os.fstat(fd)
-        size = st.st_size
-        if size == 0:
-            return _Streamed([], 0, 0, hashlib.sha256(), True)
-        cuts, final_newline = _plan_cuts(fd, size, limit, display)
-        counts = [0] * len(cuts)
-        shas = [""] * len(cuts)
-        src_sha = hashlib.sha256()
-        written = [0]
-        pace = _Pace(3)
-        errors: list[BaseException] = []
-
-        def source_hasher() -> None:
-            for _, view in _windows(fd, 0, size, size, pace, 0):
-                src_sha.update(view)
-
-        def chunk_hasher() -> None:
-            import numpy as np
-
-            eq = np.empty(MAP_WINDOW, bool)
-            for k, (a, b) in enumerate(cuts):
-                sha = hashlib.sha256()
-                for _, view in _windows(fd, a, b, size, pace, 1):
-                    sha.update(view)
-                    counts[k] += _newlines(view, eq)
-                shas[k] = sha.hexdigest()
-
-        def writer() -> None:
-            for k, (a, b) in enumerate(cuts):
-                if b - a > limit:  # the hard limit, before the first write
-                    raise ChunkError(f"{display}: internal error: a chunk would exceed the "
-                                     "limit")
-                name = os.path.join(staging, f"part-{k:05d}")
-                out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-                try:
-                    for _, view in _windows(fd, a, b, size, pace, 2):
-                        done = 0
-                        try:
-                            while done < len(view):
-                                with view[done:] as piece:
-                                    done += os.write(out, piece)
-                        except OSError as e:  # disk full, quota, …: name the chunk
-                            raise OSError(e.errno, e.strerror, name) from None
-                        written[0] += done
-                finally:
-                    os.close(out)
-
-        def run(me: int, work: Any) -> None:
-            try:
-                work()
-            except BaseException as exc:  # noqa: BLE001 (re-raised by the calling thread)
-                errors.append(exc)
-                pace.finish(me, failed=True)
-            else:
-                pace.finish(me)
-
-        bar = Progress("chunk", size, progress)
-        threads = [threading.Thread(target=run, args=(me, work), daemon=True)
-                   for me, work in enumerate((source_hasher, chunk_hasher, writer))]
-        try:
-            for t in threads:
-                t.start()
-            for t in threads:
-                while t.is_alive():
-                    t.join(0.1)
-                    bar.update(written[0] - bar.done)
-        except BaseException:  # Ctrl-C: stop the workers before the staging is removed
-            pace.finish(0, failed=True)
-            for t in threads:
-                t.join()
-            raise
-        finally:
-            bar.close()
-        real = [e for e in errors if not isinstance(e, _Stopped)]
-        after = os.fstat(fd)
-        if any(isinstance(e, _Changed) for e in real) or (
-                not real and (after.st_size, after.st_mtime_ns) != (size, st.st_mtime_ns)):
-            raise ChunkError(f"{display}: the source changed while it was being chunked; "
-                             "chunk it again once nothing writes to it")
-        if real:
-            raise real[0]
-    finally:
-        os.close(fd)
-    if not final_newline:
-        counts[-1] += 1  # the last line, without its newline
-    infos = [ChunkInfo(f"part-{k:05d}", n, b - a, sha)
-             for k, ((a, b), n, sha) in enumerate(zip(cuts, counts, shas))]
-    return _Streamed(infos, sum(counts), size, src_sha, final_newline=final_newline)
 
 
 class _ContiguousPlanner:

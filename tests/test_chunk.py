@@ -46,21 +46,19 @@ def sources(draw):
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=sources(), slack=st.integers(0, 300), mode=st.sampled_from(["contiguous", "round-robin", "balanced"]),
        max_lines=st.none() | st.integers(1, 7), block=st.sampled_from([1, 7, 64, 4 << 20]),
-       window=st.sampled_from([4096, 8192, 8 << 20]), gz=st.booleans())
+       gz=st.booleans())
 def test_chunks_hold_exactly_the_source(tmp_path_factory, data, slack, mode, max_lines, block,
-                                        window, gz):
+                                        gz):
     tmp = tmp_path_factory.mktemp("c")
-    # a plain file is mapped window by window; a gzip one streams through read blocks
     src = tmp / ("train.jsonl.gz" if gz else "train.jsonl")
     src.write_bytes(gzip.compress(data) if gz else data)
     limit = max(map(len, lines_of(data))) + slack
-    # tiny read blocks and windows put line ends, and whole lines, across their boundaries
-    saved = chunking.STREAM_BLOCK, chunking.MAP_WINDOW
-    chunking.STREAM_BLOCK, chunking.MAP_WINDOW = block, window
+    # tiny read blocks put line ends, and whole lines, across block boundaries
+    saved, chunking.STREAM_BLOCK = chunking.STREAM_BLOCK, block
     try:
         res = chunk(src, tmp / "out", max_bytes=limit, max_lines=max_lines, mode=mode)
     finally:
-        chunking.STREAM_BLOCK, chunking.MAP_WINDOW = saved
+        chunking.STREAM_BLOCK = saved
     files = chunk_files(tmp / "out", "train")
     n = len(files)
     assert [p.name for p in files] == [f"train-{i:05d}-of-{n:05d}.jsonl" for i in range(n)]
@@ -239,11 +237,9 @@ def test_a_failed_write_stops_the_run_cleanly(tmp_path):
 
 
 @pytest.mark.parametrize("limit", [800, 4096, 10_000, 65_536])
-def test_mapped_windows_and_streamed_blocks_cut_the_same_chunks(tmp_path, limit, monkeypatch):
-    """A plain file is chunked from mapped windows, a gzip file from read blocks: with
-    windows and blocks far smaller than the file, and lines across their edges, both
-    give the same chunks, byte for byte, and the same manifest entries."""
-    monkeypatch.setattr(chunking, "MAP_WINDOW", 4096)
+def test_plain_and_gzip_sources_give_the_same_chunks(tmp_path, limit, monkeypatch):
+    """With read blocks far smaller than the file, and lines across their edges, a plain
+    file and its gzip give the same chunks, byte for byte, and the same manifest entries."""
     monkeypatch.setattr(chunking, "STREAM_BLOCK", 1000)
     rows = [json.dumps({"i": i, "t": "训练数据" * (i * 7 % 60)}, ensure_ascii=False) + "\n"
             for i in range(1500)]
@@ -265,15 +261,15 @@ def test_mapped_windows_and_streamed_blocks_cut_the_same_chunks(tmp_path, limit,
 @pytest.mark.parametrize("change", ["truncate", "append"])
 def test_a_source_changed_during_the_run_is_an_error_and_leaves_nothing(tmp_path, change,
                                                                         monkeypatch):
-    """Mapped windows would kill the process (SIGBUS) past the end of a file that shrank:
-    the size is checked before each window, and again (with the mtime) at the end."""
-    monkeypatch.setattr(chunking, "MAP_WINDOW", 4096)
+    """The source's size and mtime are compared before and after the run, and the bytes
+    read with its size: a file cut or appended to while it is chunked is an error."""
+    monkeypatch.setattr(chunking, "STREAM_BLOCK", 4096)
     src = tmp_path / "d.jsonl"
     src.write_bytes(b"".join(b'{"i": %d, "t": "%s"}\n' % (i, b"x" * 200) for i in range(2000)))
-    real = chunking._newlines
+    real = chunking.Progress.update
     calls = []
 
-    def meddle(view, eq):  # runs in a worker, after the first window
+    def meddle(self, n):  # the reading thread, after its first block
         if not calls:
             with open(src, "r+b" if change == "truncate" else "ab") as fh:
                 if change == "truncate":
@@ -281,9 +277,9 @@ def test_a_source_changed_during_the_run_is_an_error_and_leaves_nothing(tmp_path
                 else:
                     fh.write(b'{"late": 1}\n')
         calls.append(1)
-        return real(view, eq)
+        return real(self, n)
 
-    monkeypatch.setattr(chunking, "_newlines", meddle)
+    monkeypatch.setattr(chunking.Progress, "update", meddle)
     out = tmp_path / "o"
     with pytest.raises(ChunkError, match=r"d.jsonl: the source changed while it was being "
                                          r"chunked"):
