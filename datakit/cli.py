@@ -84,7 +84,7 @@ def _load_config(path: str | None):
     from datakit import targets
 
     cfg = config_mod.load(path)
-    targets.configure(cfg.targets)
+    targets.configure(cfg.targets, cfg.path)
     return cfg
 
 

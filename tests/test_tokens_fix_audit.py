@@ -326,3 +326,15 @@ def test_r003_r004_docs_name_the_fix_command():
     for code, flag in (("R003", "--merge-consecutive"), ("R004", "--trim-trailing")):
         r = run_cli("rule", code)
         assert r.returncode == 0 and f"datakit fix {flag}" in r.stdout, r.stdout
+
+
+def test_a_wrong_target_value_names_the_config_given_with_dash_dash_config(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.datakit]\n")  # the nearest one: not it
+    conf = tmp_path / "conf" / "datakit.toml"
+    conf.parent.mkdir()
+    conf.write_text('[tool.datakit.targets."openai:tiny"]\nmax_tokens = "big"\n')
+    data = tmp_path / "d.jsonl"
+    data.write_text(lines(GOOD))
+    r = run_cli("lint", data, "--config", conf, "--target", "openai:tiny", cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert str(conf) in r.stderr and "pyproject.toml" not in r.stderr, r.stderr
