@@ -29,6 +29,7 @@ import io
 import lzma
 import multiprocessing
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -727,8 +728,11 @@ def convert_files(job: FileJob) -> ConversionSummary:
                                       for x in sources)
             pool = _pool(workers) if big else None
             if pool is not None:
-                spool = tempfile.mkdtemp(prefix=".datakit-convert-",
-                                         dir=os.path.dirname(os.path.abspath(job.output)))
+                # Named before it exists, so that an interrupt at any instant leaves the
+                # finally below a name to remove (mkdtemp's result could be lost).
+                spool = os.path.join(os.path.dirname(os.path.abspath(job.output)),
+                                     f".datakit-convert-{secrets.token_hex(6)}")
+                os.mkdir(spool, 0o700)
             images = out.images if kind_ == "zip" else None
             for src in sources:
                 line_off = 0
@@ -764,13 +768,15 @@ def convert_files(job: FileJob) -> ConversionSummary:
             rej.discard()
         raise
     finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
-        if spool is not None:
-            shutil.rmtree(spool, ignore_errors=True)
-        if bar is not None:
-            bar.close()
+        try:
+            if pool is not None:
+                pool.terminate()
+                pool.join()
+        finally:  # even if a second Ctrl-C lands while the workers are stopped
+            if spool is not None:
+                shutil.rmtree(spool, ignore_errors=True)
+            if bar is not None:
+                bar.close()
     hidden = {c: n - MAX_PRINTED_PER_CODE for c, n in
               collections.Counter(d.code for d in diags).items() if n > MAX_PRINTED_PER_CODE}
     summary = ConversionSummary.from_tally(total, s.target, s.on_loss, diagnostics=diags,

@@ -313,7 +313,7 @@ def _walk_full(
                 out.append(Finding("R003", (
                     f"message {i} has role {q(role)} after {q(role)} (message {last_ua_idx}); "
                     f"{fmt} requires user and assistant to alternate — merge the turns "
-                    "(datakit convert --merge-consecutive) or remove one"), f"{base}/{i}/role"))
+                    "(datakit fix --merge-consecutive) or remove one"), f"{base}/{i}/role"))
             last_ua, last_ua_idx = role, i
 
         if role == "user":
@@ -436,7 +436,7 @@ def _walk_full(
             why = f"{fmt} requires the conversation to end on an assistant message"
         out.append(Finding("R004", (
             f"the example ends on message {n - 1} with role {q(last_role)}; {why} — remove the "
-            "trailing turn (datakit convert --trim-trailing) or add the assistant's answer"),
+            "trailing turn (datakit fix --trim-trailing) or add the assistant's answer"),
             f"{base}/{n - 1}/role", severity=prof.end_severity))
     elif prof.end == "user" and known_last and last_role != "user":
         out.append(Finding("R005", (
