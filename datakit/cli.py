@@ -12,7 +12,7 @@ import contextlib
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from datakit import __version__
 
@@ -274,6 +274,36 @@ def _is_decompression_error(e: BaseException) -> bool:
     return isinstance(e, EOFError) or mod == "zlib" or mod.startswith("zstandard")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C so that every ``finally`` runs:
+    temporary outputs, staging directories and worker pools are cleaned up."""
+
+
+def _on_sigterm_unwind() -> Callable[[], object]:
+    """Turn SIGTERM (``kill``, a CI timeout, a container stop) into :class:`Terminated`.
+
+    Python's default for SIGTERM ends the process at once, leaving ``.part`` files and
+    staging directories behind. Forked worker processes inherit the handler but keep
+    the default behaviour: their pool stops them with SIGTERM. Returns the function
+    that puts the previous handler back."""
+    import signal
+
+    owner = os.getpid()
+
+    def handler(signum: int, frame: object) -> None:
+        if os.getpid() != owner:  # a forked worker: die as it would have
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (embedded use): leave it alone
+        return lambda: None
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from datakit.errors import UsageError
     from datakit.io.atomic import OutputExists
@@ -289,6 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # traversing it again on every full collection (parsing allocates millions of
     # short-lived objects), and keep forked workers' copies of it untouched.
     gc.freeze()
+    restore = _on_sigterm_unwind()
     try:
         return int(args.handler(args) or 0)
     except (UsageError, _Usage, OutputExists, ValueError, KeyError) as e:
@@ -305,11 +336,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{e.filename}: " if e.filename else ""
         print(f"datakit: error: {where}{e.strerror or e}", file=sys.stderr)
         return EXIT_USAGE
+    except Terminated:
+        print("datakit: terminated; nothing was left half-written", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("datakit: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # noqa: BLE001 - internal error: exit 2, short message
         return _internal_error(e)
+    finally:
+        restore()
 
 
 def _internal_error(e: Exception) -> int:
