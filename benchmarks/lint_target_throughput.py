@@ -3,8 +3,9 @@
 Measures, each in a fresh subprocess, interleaved over ``--runs`` runs, on a
 realistic OpenAI-format file (default 100 MB):
 
-* ``datakit lint FILE --target openai:gpt-4o-mini-2024-07-18`` (token limits
-  decided with byte bounds, exact counts only for lines near the limit);
+* ``datakit lint FILE --target T`` (default ``openai:gpt-4o-mini-2024-07-18``; any
+  target of ``datakit targets`` with ``--target``, e.g. ``mistral:open-mistral-7b``):
+  token limits decided with byte bounds, exact counts only for lines near the limit;
 * ``datakit lint FILE`` (no target) on the same file;
 * for context only, the parse floor (``orjson.loads`` of every line).
 
@@ -50,7 +51,13 @@ def main() -> int:
         type=int,
         help="set DATAKIT_WORKERS for both lint runs (default: datakit's default)",
     )
+    p.add_argument(
+        "--target",
+        default=TARGET,
+        help=f"the target to lint against (default: {TARGET}); see `datakit targets`",
+    )
     args = p.parse_args()
+    target = args.target
 
     with DataStore(args.keep, args.data_dir, args.seed, args.bytecode_cache) as store:
         path = store.dataset("openai", args.size_mb)
@@ -59,8 +66,8 @@ def main() -> int:
         specs = [
             Spec("datakit lint (no target)", datakit_cmd("lint", str(path), *QUIET), size, env=env),
             Spec(
-                f"datakit lint --target {TARGET}",
-                datakit_cmd("lint", str(path), "--target", TARGET, *QUIET),
+                f"datakit lint --target {target}",
+                datakit_cmd("lint", str(path), "--target", target, *QUIET),
                 size,
                 env=env,
             ),
@@ -84,7 +91,7 @@ def main() -> int:
         else:
             verdict = Verdict(name, None, "not measured (a command failed)")
         status = print_verdicts([verdict])
-        write_json(args.json, results_json(results, [verdict], benchmark="lint-target"))
+        write_json(args.json, results_json(results, [verdict], benchmark="lint-target", target=target))
         return status
 
 
