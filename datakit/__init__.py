@@ -32,6 +32,7 @@ _LAZY = {
     "verify": ("datakit.chunking", "verify"),
     "fix": ("datakit.fixing", "fix"),
     "lint_dataset": ("datakit.engines.hf", "lint_dataset"),
+    "lint_frame": ("datakit.engines.frame", "lint_frame"),
 }
 
 __all__ = ["__version__", "lint", "Report", *_LAZY]  # noqa: PLE0604 - the lazy names

@@ -22,13 +22,22 @@ def lint(
     workers: int | None = None,
     name: str | None = None,
 ) -> Report:
-    """Lint a path (or paths, a directory, a glob), an iterable of dicts, a
-    ``pandas.DataFrame`` (one example per row, e.g. a ``messages`` column) or a
-    ``datasets.Dataset``. Returns a :class:`Report`; nothing is raised for bad data."""
+    """Lint a path (or paths, a directory, a glob), an iterable of dicts, a single
+    dict (one example), JSONL bytes, a ``pandas.DataFrame`` (one example per row, e.g.
+    a ``messages`` column) or a ``datasets.Dataset``. Returns a :class:`Report`;
+    nothing is raised for bad data. :func:`datakit.lint_frame` and
+    :func:`datakit.lint_dataset` return the frame or Dataset with per-row columns."""
     from datakit.linter.run import LintOptions, lint_paths
 
     opts = LintOptions(format=format, target=target, select=tuple(select), ignore=tuple(ignore),
                        max_per_rule=max_per_rule, workers=workers)
+    if isinstance(source, dict):  # one example, not an iterable of its keys
+        source = [source]
+    elif isinstance(source, (bytes, bytearray, memoryview)):  # JSONL text in memory
+        data = bytes(source)
+        source = [ln + b"\n" for ln in data.split(b"\n")]
+        if data.endswith(b"\n") or not data:
+            source.pop()
     k = sources.kind(source)
     if k in ("path", "paths"):
         paths = [os.fspath(source)] if k == "path" else [os.fspath(s) for s in source]

@@ -32,9 +32,14 @@ def lint_dataset(ds: Any, format: str = "auto", target: str | None = None, *,
     """
     import datasets
 
+    if type(ds).__module__.startswith("pandas") and type(ds).__name__ == "DataFrame":
+        from datakit.engines.frame import lint_frame
+
+        return lint_frame(ds, format, target, columns=columns)  # a DataFrame in, one out
     if not isinstance(ds, datasets.Dataset):
-        raise TypeError(f"lint_dataset takes a datasets.Dataset, not {type(ds).__name__}; "
-                        "use datakit.lint() for paths, DataFrames and lists of dicts")
+        raise TypeError(f"lint_dataset takes a datasets.Dataset or a pandas.DataFrame, not "
+                        f"{type(ds).__name__}; use datakit.lint() for paths and lists of "
+                        "dicts")
     fmt = resolve_format(ds.select(range(min(64, len(ds)))).to_list(), format, target)
     features = datasets.Features({k: v for k, v in ds.features.items()
                                   if k not in (columns.ok, columns.errors, columns.diagnostics)})
