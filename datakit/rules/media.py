@@ -8,6 +8,7 @@ without decoding it).
 from __future__ import annotations
 
 import json
+import re
 
 from datakit.rules.registry import Finding, define
 
@@ -99,7 +100,9 @@ define("M006", "image-too-large", "error", """
 define("M007", "malformed-data-url", "error", """
     ## What it does
     Flags an OpenAI `image_url` that starts with `data:` but is not
-    `data:image/<type>;base64,<payload>`, or whose base64 payload has an impossible length.
+    `data:image/<type>;base64,<payload>`, or whose base64 payload has a character outside
+    the base64 alphabet (URL-safe `-`/`_`, line breaks, `=` before the end) or an
+    impossible length.
 
     ## Why is this bad?
     The image cannot be decoded, so the example is rejected; a truncated payload usually
@@ -115,6 +118,10 @@ MAX_OPENAI_IMAGES = 10
 MAX_OPENAI_IMAGE_BYTES = 10 * 1024 * 1024
 OPENAI_IMAGE_TYPES = frozenset({"image/jpeg", "image/jpg", "image/png", "image/webp"})
 DASHSCOPE_IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "webp", "bmp"})
+
+
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+_BASE64_BAD = re.compile(r"[^A-Za-z0-9+/=]|=+[^=]")
 
 
 def _q(text: str, limit: int = 60) -> str:
@@ -140,6 +147,15 @@ def check_openai_image_url(url: object, ptr: str, out: list[Finding]) -> None:
             f"image type {mime} is not accepted by OpenAI fine-tuning (JPEG, PNG or WEBP); "
             "convert the image"), ptr))
     payload = len(url) - comma - 1
+    if not _BASE64.fullmatch(url, comma + 1):
+        bad = _BASE64_BAD.search(url, comma + 1)
+        at = bad.start() - comma - 1 if bad else payload
+        what = _q(bad.group()) if bad else "padding"
+        out.append(Finding("M007", (
+            f"base64 payload has {what} at character {at + 1}, outside the base64 alphabet "
+            "(A-Z a-z 0-9 + / and '=' padding at the end only); re-encode the image with "
+            "standard base64, without line breaks"), ptr))
+        return
     if payload % 4 == 1:
         out.append(Finding("M007", (
             f"base64 payload of {payload} characters cannot be valid base64 (truncated?); "
