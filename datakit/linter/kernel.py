@@ -13,6 +13,9 @@ import hashlib
 import json
 import math
 import re
+from array import array
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +52,137 @@ class KernelConfig:
     keep_source: bool = False  # attach the raw line text to diagnostics (full renderer)
 
 
+DIGEST_BYTES = 16  # every digest function below gives 128 bits
+# Below this many digests a dict finds the repeated ones; above it numpy sorts them
+# (importing numpy costs ~0.1 s and ~10 MB, more than a small file's whole lint).
+SORT_MIN_DIGESTS = 50_000
+
+
+def _index_array(n: int) -> array:
+    """An array for up to ``n`` 1-based line or 0-based example numbers: 4 bytes each
+    while they fit (any real batch), 8 otherwise."""
+    return array("I" if n < 1 << 32 and array("I").itemsize == 4 else "Q")
+
+
+@dataclass(slots=True)
+class Digests:
+    """What duplicate detection keeps of each checked example: its content digest, line
+    and example number, as flat arrays (24 bytes an example; a tuple of Python objects
+    cost ~180). Each block is one batch's arrays with the offsets that turn its local
+    numbers into the file's, so merging the batches of workers copies nothing; a block
+    pickles as a few byte strings.
+
+    Iterating gives ``(line, example, digest)`` in the order the examples were added
+    (file order), as the list of tuples this replaces did."""
+
+    # (line offset, example offset, lines, examples, concatenated digests)
+    blocks: list[tuple[int, int, array, array, bytes]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return sum(len(b[2]) for b in self.blocks)
+
+    def __iter__(self) -> Iterator[tuple[int, int, bytes]]:
+        for line_off, ex_off, lines, examples, blob in self.blocks:
+            for i, (line, example) in enumerate(zip(lines, examples)):
+                at = i * DIGEST_BYTES
+                yield line + line_off, example + ex_off, blob[at:at + DIGEST_BYTES]
+
+    def add(self, other: Digests, line_off: int = 0, ex_off: int = 0) -> None:
+        """Append ``other``'s entries, their numbers shifted by the offsets."""
+        for lo, eo, lines, examples, blob in other.blocks:
+            self.blocks.append((lo + line_off, eo + ex_off, lines, examples, blob))
+
+    def repeated(self) -> Digests:
+        """The entries whose digest occurs more than once, in order. Whatever compares
+        digests first-come-first-served (``dict.setdefault``) finds the same duplicates,
+        and the same first occurrences, in these as in all entries."""
+        return self._kept(self._repeated_mask())
+
+    def matching(self, other: Digests) -> Digests:
+        """The entries whose digest is also one of ``other``'s, in order."""
+        if not len(self) or not len(other):
+            return Digests()
+        if len(self) + len(other) < SORT_MIN_DIGESTS:
+            wanted = {dg for _, _, dg in other}
+            return self._kept([dg in wanted for _, _, dg in self])
+        import numpy as np
+
+        # 64-bit prefixes pick the candidates cheaply; the whole 128-bit digests decide
+        # among them, so a prefix collision changes nothing.
+        mine, theirs = self._prefixes(), other._prefixes()
+        candidates = np.flatnonzero(np.isin(mine, theirs))
+        wanted = set(other._digests_at(np.flatnonzero(np.isin(theirs, mine[candidates]))))
+        keep = np.zeros(len(mine), dtype=bool)
+        keep[candidates] = [dg in wanted for dg in self._digests_at(candidates)]
+        return self._kept(keep)
+
+    # ------------------------------------------------------------------ internals
+
+    def _repeated_mask(self):
+        if len(self) < SORT_MIN_DIGESTS:
+            counts = Counter(dg for _, _, dg in self)
+            return [counts[dg] > 1 for _, _, dg in self]
+        import numpy as np
+
+        prefixes = self._prefixes()
+        ordered = np.sort(prefixes)
+        shared = ordered[1:][ordered[1:] == ordered[:-1]]
+        del ordered
+        candidates = np.flatnonzero(np.isin(prefixes, shared))
+        full = self._digests_at(candidates)  # equal prefixes: compare the whole digests
+        counts = Counter(full)
+        keep = np.zeros(len(prefixes), dtype=bool)
+        keep[candidates] = [counts[dg] > 1 for dg in full]
+        return keep
+
+    def _prefixes(self):
+        """The first 8 bytes of every digest, as one numpy uint64 array."""
+        import numpy as np
+
+        parts = [np.frombuffer(blob, dtype=np.uint64)[::DIGEST_BYTES // 8]
+                 for *_, blob in self.blocks]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+
+    def _digests_at(self, indices) -> list[bytes]:
+        """The digests at the ascending entry ``indices``, in one pass over the blocks."""
+        out = []
+        wanted = iter(indices.tolist())
+        i = next(wanted, None)
+        start = 0
+        for *_, lines, _examples, blob in self.blocks:
+            end = start + len(lines)
+            while i is not None and i < end:
+                at = (i - start) * DIGEST_BYTES
+                out.append(blob[at:at + DIGEST_BYTES])
+                i = next(wanted, None)
+            start = end
+        return out
+
+    def _kept(self, keep) -> Digests:
+        """A one-block Digests of the entries where ``keep`` (a list or numpy array of
+        booleans, one per entry) is true."""
+        kept_lines: list[int] = []
+        kept_examples: list[int] = []
+        blob = bytearray()
+        start = 0
+        for line_off, ex_off, lines, examples, block_blob in self.blocks:
+            part = keep[start:start + len(lines)]
+            chosen = (part.nonzero()[0].tolist() if hasattr(part, "nonzero")
+                      else [j for j, k in enumerate(part) if k])
+            for j in chosen:
+                kept_lines.append(lines[j] + line_off)
+                kept_examples.append(examples[j] + ex_off)
+                blob += block_blob[j * DIGEST_BYTES:(j + 1) * DIGEST_BYTES]
+            start += len(lines)
+        if not kept_lines:
+            return Digests()
+        top = max(max(kept_lines), max(kept_examples)) + 1
+        out_lines, out_examples = _index_array(top), _index_array(top)
+        out_lines.extend(kept_lines)
+        out_examples.extend(kept_examples)
+        return Digests([(0, 0, out_lines, out_examples, bytes(blob))])
+
+
 @dataclass(slots=True)
 class BatchResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -56,7 +190,10 @@ class BatchResult:
     examples: int = 0
     bytes: int = 0
     ends_with_newline: bool = True
-    digests: list[tuple[int, int, bytes]] = field(default_factory=list)  # (line, example, digest)
+    digests: Digests = field(default_factory=Digests)  # duplicate detection, see Digests
+    # run.py's engine keeps one diagnostic per file of the codes the report shows once
+    # with a count (J003 on every CRLF line): code -> that diagnostic
+    folded: dict[str, Diagnostic] = field(default_factory=dict)
     stats: list[Any] = field(default_factory=list)  # per-example target data (length checks)
     unchecked: int = 0  # lines of a not-JSONL file that are pieces of a multi-line value
 
@@ -277,7 +414,9 @@ def lint_lines(
     check = fmt.check if fmt is not None else None
     check_duplicates = cfg.check_duplicates
     not_jsonl = cfg.not_jsonl
-    digests = res.digests
+    # duplicate detection: flat arrays, not a tuple of Python objects per example
+    digest_lines, digest_examples = _index_array(len(lines) + 1), _index_array(len(lines) + 1)
+    digest_blob = bytearray()
     example = -1
     nbytes = 0
 
@@ -341,7 +480,9 @@ def lint_lines(
         if check is None:
             continue
         if check_duplicates:
-            digests.append((line_no, example, digest(body)))
+            digest_lines.append(line_no)
+            digest_examples.append(example)
+            digest_blob += digest(body)
         # --- format --------------------------------------------------------
         if expected_family is not None:
             fam = detect(obj)
@@ -371,4 +512,6 @@ def lint_lines(
     res.lines = len(lines)
     res.examples = example + 1
     res.bytes = nbytes
+    if digest_lines:
+        res.digests.blocks.append((0, 0, digest_lines, digest_examples, bytes(digest_blob)))
     return res

@@ -27,6 +27,7 @@ from datakit.io import reader
 from datakit.linter.kernel import (
     BOM,
     BatchResult,
+    Digests,
     KernelConfig,
     array_element,
     lint_lines,
@@ -40,6 +41,8 @@ SNIFF_LINES = 64
 PARALLEL_MIN_BYTES = 8 << 20
 SHARD_BYTES = 8 << 20
 BATCH_BYTES = 4 << 20
+COLLAPSE = {"J003", "L002"}  # rules reported once per file with a count, not on every line
+_FOLDED = "folded_lines"  # Diagnostic.extra key: later lines of a COLLAPSE code not kept
 
 
 
@@ -195,13 +198,23 @@ def _lint_shard(args: tuple[reader.Shard, KernelConfig, int]) -> BatchResult:
 
 
 def _merge(total: BatchResult, part: BatchResult, line_off: int, ex_off: int) -> None:
+    kept = total.diagnostics
+    folded = total.folded
     for d in part.diagnostics:
         if d.line is not None:
             d.line += line_off
         if d.example is not None:
             d.example += ex_off
-    total.diagnostics.extend(part.diagnostics)
-    total.digests.extend((ln + line_off, ex + ex_off, dg) for ln, ex, dg in part.digests)
+        if d.code in COLLAPSE:
+            # the report shows these once per file with a count: keep the first only
+            # (a CRLF file would otherwise hold a diagnostic object for every line)
+            first = folded.get(d.code)
+            if first is not None:
+                first.extra[_FOLDED] = first.extra.get(_FOLDED, 0) + 1
+                continue
+            folded[d.code] = d
+        kept.append(d)
+    total.digests.add(part.digests, line_off, ex_off)
     total.stats.extend(part.stats)
     total.lines += part.lines
     total.examples += part.examples
@@ -335,6 +348,17 @@ _UNKNOWN_IN_WHOLE_FILE = (
     "`instruction`…), so no example was checked against a format; pass --format ID")
 
 
+_UNREADABLE = "unreadable"  # Diagnostic.extra key of an input that could not be read
+
+
+def _unreadable_input(path: str, why: str) -> tuple[FileResult, list[Diagnostic], BatchResult]:
+    """The result of an input that cannot be read: one J005 on the file, which
+    ``--select`` / ``--ignore`` / ``--max-per-rule`` never hide (nothing was checked)."""
+    d = registry.diagnostic(Finding("J005", why), path=path, line=None, example=None)
+    d.extra[_UNREADABLE] = True
+    return FileResult(path=path, format=None), [d], BatchResult()
+
+
 def _lines_after(path: str, lines_factory, skip: int) -> Iterator[bytes]:
     import itertools
 
@@ -351,9 +375,7 @@ def _lint_zip(path: str, fmt: str, target: str | None, opts: LintOptions):
     try:
         zf, names = open_safe(path)
     except (UnsafeZip, zipfile.BadZipFile, OSError) as e:
-        d = registry.diagnostic(Finding("J005", f"cannot read the zip archive: {e}"),
-                                path=path, line=None, example=None)
-        return FileResult(path=path, format=None), [d], BatchResult()
+        return _unreadable_input(path, f"cannot read the zip archive: {e}")
     with zf:
         members = [n for n in names if n.endswith(".jsonl")]
         if not members:
@@ -382,9 +404,6 @@ def _lint_zip(path: str, fmt: str, target: str | None, opts: LintOptions):
 
 # --------------------------------------------------------------------------- report
 
-COLLAPSE = {"J003", "L002"}  # rules reported once per file with a count, not on every line
-
-
 def _collapse(diags: list[Diagnostic]) -> list[Diagnostic]:
     first: dict[tuple[str, str], Diagnostic] = {}
     counts: Counter = Counter()
@@ -392,7 +411,7 @@ def _collapse(diags: list[Diagnostic]) -> list[Diagnostic]:
     for d in diags:
         if d.code in COLLAPSE:
             key = (d.path, d.code)
-            counts[key] += 1
+            counts[key] += 1 + d.extra.pop(_FOLDED, 0)  # lines the engine already folded
             if key not in first:
                 first[key] = d
                 out.append(d)
@@ -412,9 +431,10 @@ def build_report(per_file: list[tuple[FileResult, list[Diagnostic]]], opts: Lint
         diags = _collapse(diags)
         diags.sort(key=lambda d: (d.line or 0, d.column or 0, d.code))
         for d in diags:
-            if opts.select and not registry.matches(d.code, opts.select):
+            unreadable = d.extra.get(_UNREADABLE, False)  # never filtered: nothing was checked
+            if opts.select and not unreadable and not registry.matches(d.code, opts.select):
                 continue
-            if opts.ignore and registry.matches(d.code, opts.ignore):
+            if opts.ignore and not unreadable and registry.matches(d.code, opts.ignore):
                 continue
             report.counts[d.code] += 1
             if d.severity is Severity.ERROR:
@@ -424,7 +444,8 @@ def build_report(per_file: list[tuple[FileResult, list[Diagnostic]]], opts: Lint
             else:
                 fr.infos += 1
             per_rule[d.code] += 1
-            if opts.max_per_rule is not None and per_rule[d.code] > opts.max_per_rule:
+            if (opts.max_per_rule is not None and per_rule[d.code] > opts.max_per_rule
+                    and not unreadable):
                 report.hidden[d.code] += 1
                 continue
             report.diagnostics.append(d)
@@ -443,6 +464,7 @@ def lint_paths(paths: Iterable[str], opts: LintOptions) -> Report:
             raise UsageError(f"{opts.validation}: no such validation file")
         files.append(opts.validation)
     done: list[tuple[FileResult, list[Diagnostic], BatchResult]] = []
+    corrupt: list[reader.CorruptInput] = []
     for path in files:
         if not os.path.isfile(path):
             raise UsageError(f"{path}: not a readable file")
@@ -450,8 +472,19 @@ def lint_paths(paths: Iterable[str], opts: LintOptions) -> Report:
             fr, diags, res = lint_file(path, opts)
         except PermissionError as e:
             raise UsageError(f"{path}: cannot read ({e.strerror})") from None
-        diags.extend(duplicate_checks(fr.path, res))
+        except reader.CorruptInput as e:
+            # a damaged .gz / .zst among several inputs: report it, lint the others
+            corrupt.append(e)
+            fr, diags, res = _unreadable_input(
+                path, f"cannot read this file, so none of it was checked: {e.strerror}")
+        # only the entries of repeated digests can be duplicates: the check sees the same
+        # duplicates, and the same first occurrences, without a dict of every example
+        diags.extend(duplicate_checks(fr.path, replace(res, digests=res.digests.repeated())))
+        if not opts.validation:
+            res.digests = Digests()  # only the validation checks need them again
         done.append((fr, diags, res))
+    if corrupt and len(corrupt) == len(files):
+        raise corrupt[0]  # nothing could be read: one error, as for a single input
     if opts.target and not opts.validation:
         from datakit.targets import resolve
 
@@ -466,15 +499,22 @@ def lint_paths(paths: Iterable[str], opts: LintOptions) -> Report:
         val[0].extra["role"] = "validation"
         # the minimum number of examples is a training-set rule, not a validation one
         val[1][:] = [d for d in val[1] if d.code != "D003"]
-        val[1].extend(validation_checks([(fr, res) for fr, _, res in done[:-1]],
-                                        (val[0], val[2]), opts.target))
-        # group-key leakage (D101): near-copies that D006's exact match misses
-        from datakit.splitting import group_leaks
+        unreadable = {e.filename for e in corrupt}
+        train = [(fr, res) for fr, _, res in done[:-1] if fr.path not in unreadable]
+        if val[0].path not in unreadable:
+            # leakage needs only the training examples whose digest the validation file
+            # has too: the check then builds a dict of those, not of every training example
+            train_shared = [(fr, replace(res, digests=res.digests.matching(val[2].digests)))
+                            for fr, res in train]
+            val[1].extend(validation_checks(train_shared, (val[0], val[2]), opts.target))
+            del train_shared
+            # group-key leakage (D101): near-copies that D006's exact match misses
+            from datakit.splitting import group_leaks
 
-        exact = {d.line for d in val[1] if d.code == "D006"}
-        for fr, _, _ in done[:-1]:
-            val[1].extend(d for d in group_leaks(fr.path, opts.validation)
-                          if d.line not in exact and "exact copy" not in d.message)
+            exact = {d.line for d in val[1] if d.code == "D006"}
+            for fr, _ in train:
+                val[1].extend(d for d in group_leaks(fr.path, opts.validation)
+                              if d.line not in exact and "exact copy" not in d.message)
     return build_report([(fr, diags) for fr, diags, _ in done], opts)
 
 
