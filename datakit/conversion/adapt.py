@@ -25,7 +25,9 @@ from datakit.conversion.ids import remap_tool_ids
 from datakit.model import ASSISTANT, IMAGE, SYSTEM, TEXT, TOOL, USER, Conversation, Message, Part
 from datakit.rules.media import DASHSCOPE_IMAGE_EXTENSIONS as _DASHSCOPE_IMAGE_EXTENSIONS
 from datakit.rules.media import OPENAI_IMAGE_TYPES as _OPENAI_IMAGE_TYPES  # lint's M004
+from datakit.rules.media import check_dashscope_image, check_openai_image_url
 from datakit.rules.registry import Finding
+from datakit.rules.tools import parameters_problem
 
 _FN_NAME = re.compile(M.FUNCTION_NAME_PATTERN)
 
@@ -321,6 +323,11 @@ def _media(conv: Conversation, caps: M.Caps, opts: Options, out: list[Finding]) 
                                     "JPEG, PNG and WEBP (`datakit lint` M004); convert the image; "
                                     "dropped", ptr)
                     continue
+                why = _url_problem(p.value or "", opts.target)
+                if why is not None:
+                    _f(out, "C010", f"image {(p.value or '')[:60]!r} cannot go to the target: "
+                                    f"{why}; dropped", ptr)
+                    continue
                 extra = {k: v for k, v in (p.extra or {}).items() if k in ("detail", "url_string")}
                 if p.extra and len(extra) != len(p.extra):
                     _f(out, "C005", "image part keys "
@@ -350,6 +357,14 @@ def _media(conv: Conversation, caps: M.Caps, opts: Options, out: list[Finding]) 
                        ptr)
                     continue
                 else:
+                    found: list[Finding] = []
+                    if opts.media is not None:  # without an archive, names pass as they are
+                        check_dashscope_image(ref, ptr, None, found)
+                    if found:
+                        _f(out, "C010", f"image {ref[:80]!r} cannot go into the target's zip: "
+                                        f"{found[0].message} (`datakit lint` {found[0].code}); "
+                                        "dropped", ptr)
+                        continue
                     data = opts.media.read(ref) if opts.media is not None else None
                     if opts.media is not None and data is None:
                         _f(out, "C010", f"image {ref!r} is not in the source archive; dropped", ptr)
@@ -362,6 +377,23 @@ def _media(conv: Conversation, caps: M.Caps, opts: Options, out: list[Finding]) 
                     p.extra = None
                 kept.append(p)
         m.content = kept if caps.parts else M.PART_JOIN.join(p.value or "" for p in kept)
+
+
+def _url_problem(url: str, target: str) -> str | None:
+    """Why the target's linter would reject this image URL, or None. OpenAI: lint's own
+    check (M004, M006, M007). Mistral's lint does not look inside image URLs, but a data
+    URL that is not a base64 image is not an image at all."""
+    if target in M.OPENAI_FAMILY:
+        found: list[Finding] = []
+        check_openai_image_url(url, "", found)
+        return f"{found[0].message} (`datakit lint` {found[0].code})" if found else None
+    if not url.startswith("data:"):
+        return None
+    head = url[5:url.find(",", 5, 300)] if "," in url[:300] else ""
+    mime, _, encoding = head.partition(";")
+    if not mime.strip().lower().startswith("image/") or encoding.strip().lower() != "base64":
+        return "it is not a base64 image data URL (data:image/<type>;base64,...)"
+    return None
 
 
 def _extras(conv: Conversation, caps: M.Caps, target: str, out: list[Finding]) -> None:
@@ -523,6 +555,27 @@ def _needs_answer(conv: Conversation, caps: M.Caps, out: list[Finding]) -> bool:
     return True
 
 
+def _blank(content: Any) -> bool:
+    """No text and no other part: empty content as `datakit lint` sees it (R012)."""
+    if content is None:
+        return True
+    if isinstance(content, str):
+        return not content or content.isspace()
+    return not any(p.kind != TEXT or (p.value and not p.value.isspace()) for p in content)
+
+
+def _answers(conv: Conversation, caps: M.Caps, out: list[Finding]) -> bool:
+    if caps.empty_answer:
+        return True
+    for i, m in enumerate(conv.messages):
+        if m.role == ASSISTANT and not m.tool_calls and _blank(m.content):
+            _f(out, "C029", f"message {i} is an assistant turn with no text and no tool calls, "
+                            "which the target rejects; write the answer or leave the example out",
+               f"/messages/{i}/content")
+            return False
+    return True
+
+
 def _pair_tools(conv: Conversation, caps: M.Caps, out: list[Finding]) -> bool:
     """Pair every tool result with its call; give ids where the target needs them."""
     msgs = conv.messages
@@ -569,6 +622,8 @@ def _pair_tools(conv: Conversation, caps: M.Caps, out: list[Finding]) -> bool:
             result_key[i] = key
     if caps.tool_ids == "none":
         return _positional(conv, call_key, result_key, out)
+    if not _groups(msgs, call_key, result_key, out):
+        return False
     # id-based targets
     if caps.tool_ids == "mistral":
         salt = _salt(conv)
@@ -588,6 +643,47 @@ def _pair_tools(conv: Conversation, caps: M.Caps, out: list[Finding]) -> bool:
         what = "generated (the source pairs calls by position)" if positional else \
             "remapped to the target's id pattern"
         _f(out, "C050", f"{changed} tool-call id(s) {what}", "/messages")
+    return True
+
+
+def _groups(msgs: list[Message], call_key: dict[int, str], result_key: dict[int, str],
+            out: list[Finding]) -> bool:
+    """Id-paired targets (as `datakit lint` T003-T006 check them): the results right after
+    a tool-calling turn answer that turn's calls, once each, and every call has its result
+    before the conversation goes on. Only a last turn of calls may have no results."""
+    group: list[str] | None = None  # call keys of the latest tool-calling turn
+    owner = -1
+    answered: set[str] = set()
+
+    def unanswered(where: str) -> bool:
+        _f(out, "C026", f"message {owner} makes {len(group or ())} tool call(s) but "
+                        f"{len(answered)} result(s) follow {where}; the target needs a result "
+                        "for every call before the conversation goes on",
+           f"/messages/{owner}/tool_calls")
+        return False
+
+    for i, m in enumerate(msgs):
+        if m.role == TOOL:
+            key = result_key[i]
+            if group is None:
+                _f(out, "C026", f"message {i} is a tool result that does not follow a "
+                                "tool-calling turn", f"/messages/{i}")
+                return False
+            if key not in group or key in answered:
+                what = "a second result for" if key in answered else "the result of"
+                _f(out, "C026", f"message {i} is {what} a call that is not open in message "
+                                f"{owner}, which it follows", f"/messages/{i}/tool_call_id")
+                return False
+            answered.add(key)
+            continue
+        if group is not None and len(answered) < len(group):
+            return unanswered(f"before message {i} ({m.role})")
+        group = None
+        if m.tool_calls:
+            group = [call_key[id(c)] for c in m.tool_calls]
+            owner, answered = i, set()
+    if group is not None and answered and len(answered) < len(group):
+        return unanswered("before the end of the example")
     return True
 
 
@@ -679,23 +775,40 @@ def _definitions(conv: Conversation, caps: M.Caps, target: str, out: list[Findin
     completed = 0
     if tools:
         fixed = []
-        for t in tools:
+        other = []
+        for j, t in enumerate(tools):
+            if t.get("type") not in (None, "function"):
+                other.append(j)
+                continue
             if (not (t.get("type") == "function" and isinstance(t.get("function"), dict))
                     and isinstance(t.get("name"), str)):
                 t = {"type": "function", "function": t}
+                completed += 1
+            elif "type" not in t and isinstance(t.get("function"), dict):
+                t = {"type": "function", **t}
                 completed += 1
             fn = t.get("function")
             if caps.tools_defined and isinstance(fn, dict) and fn.get("parameters") is None:
                 t = {**t, "function": {**fn, "parameters": dict(M.EMPTY_PARAMETERS)}}
                 completed += 1
             fixed.append(t)
-        conv.tools = fixed
+        if other:
+            kinds = sorted({str(tools[j].get("type")) for j in other})
+            _f(out, "C001", f"{len(other)} tool definition(s) of type {', '.join(kinds)} dropped; "
+                            "the target's tools are functions only", f"/tools/{other[0]}")
+        conv.tools = fixed or None
     if completed:
         _f(out, "C056", f"{completed} tool definition(s) completed (type wrapper or empty "
                         "parameters added)", "/tools")
+    if caps.tool_ids != "none":  # OpenAI and Mistral lint every definition (T014, T016)
+        for j, t in enumerate(conv.tools or ()):
+            problem = _definition_problem(t)
+            if problem is not None:
+                _f(out, "C027", f"tool definition {j} {problem}", f"/tools/{j}")
+                return False
     called = [(i, c.name) for i, m in enumerate(conv.messages) for c in (m.tool_calls or ())]
     for i, name in called:
-        if not _FN_NAME.match(name):
+        if not _FN_NAME.fullmatch(name):
             _f(out, "C027", f"function name {name!r} does not match {M.FUNCTION_NAME_PATTERN}",
                f"/messages/{i}/tool_calls")
             return False
@@ -709,6 +822,26 @@ def _definitions(conv: Conversation, caps: M.Caps, target: str, out: list[Findin
                             "defined in `tools`, which the target requires", "/tools")
             return False
     return True
+
+
+def _definition_problem(t: dict) -> str | None:
+    fn = t.get("function")
+    if t.get("type") != "function" or not isinstance(fn, dict):
+        return "is not a function definition ({\"type\": \"function\", \"function\": {...}})"
+    name = fn.get("name")
+    if not isinstance(name, str):
+        return "has no function name"
+    if not _FN_NAME.fullmatch(name):
+        return f"names the function {name[:80]!r}, which does not match {M.FUNCTION_NAME_PATTERN}"
+    params = fn.get("parameters")
+    if params is None:
+        return None
+    if not isinstance(params, dict):
+        return f"({name!r}) has parameters that are not a JSON object"
+    problem = parameters_problem(params)
+    if problem is not None:
+        return f"({name!r}) has parameters that are not a valid JSON Schema (Draft 7): {problem}"
+    return None
 
 
 # --------------------------------------------------------------------------- entry point
@@ -746,6 +879,7 @@ def adapt(conv: Conversation, opts: Options) -> list[Finding]:
             _split_parallel(conv, out)
     if not _needs_answer(conv, caps, out) or not _order(conv, caps, out):
         return out
+    _answers(conv, caps, out)
     return out
 
 

@@ -33,12 +33,13 @@ from datakit.conversion import mapping as M
 from datakit.conversion.ids import _candidate
 from datakit.model import ASSISTANT, SYSTEM, TOOL, USER
 from datakit.rules.registry import Finding
+from datakit.rules.tools import parameters_problem
 
 _TOP = M.TOP_KEYS["sharegpt"]
 _FROM = M.SHAREGPT_FROM
 # The same text as json.dumps(value, ensure_ascii=False), without building an encoder per call.
 _encode = json.JSONEncoder(ensure_ascii=False).encode
-_FN_NAME = re.compile(M.FUNCTION_NAME_PATTERN)  # as adapt checks it (re.match)
+_FN_NAME = re.compile(M.FUNCTION_NAME_PATTERN)  # as adapt checks it (fullmatch)
 _ROLE_DICTS = {k: v[0] for k, v in _FROM.items() if v[1] == "text"}
 
 
@@ -87,10 +88,19 @@ def _tools(tools: Any, caps: M.Caps) -> tuple[list[dict], set] | None:
             return None
         if not (d.get("type") == "function" and type(d.get("function")) is dict):
             d = {"type": "function", "function": d}
-        if caps.tools_defined and d["function"].get("parameters") is None:
+        fn = d["function"]
+        params = fn.get("parameters")
+        if caps.tools_defined and params is None:
             return None  # C056
-        if type(d["function"].get("name")) is not str:
+        name = fn.get("name")
+        if type(name) is not str:
             return None  # the model reports a bad name
+        if caps.tool_ids != "none":  # C027, as adapt._definition_problem checks
+            if not _FN_NAME.fullmatch(name):
+                return None
+            if params is not None and (type(params) is not dict
+                                       or parameters_problem(params) is not None):
+                return None
         wrapped.append(d)
     return wrapped, {d["function"].get("name") for d in wrapped}
 
@@ -134,7 +144,9 @@ def _sharegpt_chat(obj: Any, target: str, cache: dict | None = None
     pending: list[int] = []  # tool messages, and the call number each answers
     result_of: list[int] = []
     open_calls: list[int] = []  # call numbers of the latest tool-calling turn, unanswered
+    group_results = 0  # results after the latest tool-calling turn
     prev_ncalls = 0
+    no_empty = not caps.empty_answer
     for t in turns:
         if type(t) is not dict or len(t) != 2:
             return None
@@ -150,13 +162,14 @@ def _sharegpt_chat(obj: Any, target: str, cache: dict | None = None
             if frm != "function_call" or not tools_ok:
                 return None
             cs = _calls(value)
-            if cs is None:
+            if cs is None or open_calls:  # open_calls: C026 (the previous calls unanswered)
                 return None
             if calls is None:
                 calls = []
             i = len(msgs)
             tcs = []
             open_calls = []
+            group_results = 0
             for name, args in cs:
                 open_calls.append(len(calls))
                 calls.append((i, name, args))
@@ -169,6 +182,8 @@ def _sharegpt_chat(obj: Any, target: str, cache: dict | None = None
             n_body += 1
             prev_ncalls = len(cs)
             continue
+        if open_calls and role != TOOL:
+            return None  # C026: the conversation moves on from unanswered calls
         if role == SYSTEM:
             if sys_mode == "mistral":
                 if prev == ASSISTANT or prev == TOOL:
@@ -193,19 +208,22 @@ def _sharegpt_chat(obj: Any, target: str, cache: dict | None = None
                     return None  # C026
                 pending.append(len(msgs))
                 result_of.append(open_calls.pop(0))
+                group_results += 1
                 msgs.append({"role": TOOL, "content": r})
                 n_body += 1
         else:
             if alternate and role != (USER if n_body % 2 == 0 else ASSISTANT):
                 return None  # C023
+            if no_empty and role == ASSISTANT and (not value or value.isspace()):
+                return None  # C029
             msgs.append({"role": role, "content": value})
             n_body += 1
             if role == ASSISTANT:
                 has_answer = True
         prev = role
         prev_ncalls = 0
-    if not has_answer:
-        return None  # C028
+    if not has_answer or (open_calls and group_results):
+        return None  # C028; C026 (a last turn of calls answered in part)
     last = caps.last
     if last != "any":
         body_last = prev
@@ -238,7 +256,7 @@ def _sharegpt_chat(obj: Any, target: str, cache: dict | None = None
     tools_defined = caps.tools_defined
     for _, name, _ in calls:
         if name not in _NAMES_OK:
-            if not _FN_NAME.match(name):
+            if not _FN_NAME.fullmatch(name):
                 return None  # C027
             if len(_NAMES_OK) < 4096:
                 _NAMES_OK.add(name)

@@ -81,6 +81,7 @@ class Caps:
     preference: str  # "none", "required", "single-turn"
     msg_extra: bool  # unknown keys on messages are allowed
     needs_assistant: bool
+    empty_answer: bool = True  # an assistant turn may have no text and no calls (Mistral: C029)
 
 
 _TEXT_ONLY = {"tools": False, "tool_text": True, "tool_ids": "none", "tools_defined": False, "weight": False,
@@ -97,7 +98,7 @@ CAPS: dict[str, Caps] = {
     "mistral": Caps(system="mistral", tools=True, tool_text=False, tool_ids="mistral",
                     tools_defined=True, weight=True, names="tool", images="url", parts=True,
                     order="free", last="assistant", preference="none", msg_extra=False,
-                    needs_assistant=True),
+                    needs_assistant=True, empty_answer=False),
     "siliconflow": Caps(system="first", order="alternate", last="assistant", preference="none",
                         **_TEXT_ONLY),
     "dashscope-sft": Caps(system="first", order="alternate", last="assistant", preference="none",

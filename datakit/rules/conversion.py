@@ -42,9 +42,15 @@ define("C001", "tools-dropped", "error", """
     learns. Dropping them silently (as mistral-finetune's reformat script does with every
     function-calling sample) trains the model on answers that refer to results it never saw.
 
+    Also flags tool definitions of a kind other than `function` (OpenAI Assistants'
+    `retrieval`, `code_interpreter`, `file_search`) in a format with tool calling:
+    OpenAI, Mistral and ShareGPT tools are functions only.
+
     ## Example
     `{"role": "assistant", "tool_calls": [...]}` converted to `siliconflow`. With
     `--on-loss warn` the tool turns are removed and the remaining turns are written.
+    `"tools": [{"type": "retrieval"}]` converted to `mistral`: with `--on-loss warn` the
+    definition is removed.
     """, source="002_2b7f8eacc6c5aff5.txt (no tool role); 004 and 000 document no tools")
 
 define("C002", "weight-dropped", "error", """
@@ -160,8 +166,11 @@ define("C009", "tool-call-text-dropped", "error", """
 define("C010", "image-unavailable", "error", """
     ## What it does
     Flags an image reference that cannot be carried into the target: a file name that is
-    not in the source archive or directory, or a remote URL when the target needs the
-    image bytes (a DashScope image zip).
+    not in the source archive or directory, a remote URL when the target needs the
+    image bytes (a DashScope image zip), or an image the target's linter rejects: a data
+    URL that is not a base64 image (`data:application/pdf;base64,...`, no media type,
+    characters outside the base64 alphabet), a type the target does not accept, or an
+    image over OpenAI's 10 MB.
 
     ## Why is this bad?
     The provider checks that every referenced image exists and rejects the example.
@@ -264,20 +273,31 @@ define("C026", "tool-pairing-broken", "error", """
 
     ## Example
     `{"role": "tool", "tool_call_id": "call_9", ...}` when no assistant message made `call_9`.
+
+    In a format that pairs by id (OpenAI, Mistral) it also flags a tool call the
+    conversation moves on from without a result (`[user, assistant(tool_calls), user]`),
+    a result that answers a call of an earlier turn or repeats one, and a result that
+    does not follow a tool-calling turn. A tool call in the last message, with no result
+    at all, is kept (the Mistral seed's own example ends so).
     """, source="001_4bfe51fd4156bead.txt")
 
 define("C027", "tool-definition-invalid", "error", """
     ## What it does
     Flags a call to a function that `tools` does not define, where the target requires
     every called tool to be defined (Mistral), or a function name the target does not
-    accept (`^[a-zA-Z0-9_-]{1,64}$`).
+    accept (`^[a-zA-Z0-9_-]{1,64}$`, in a call or, for OpenAI and Mistral, in a
+    definition). For OpenAI and Mistral it also flags a tool definition that is not an
+    object with a `function` object naming the function, and `parameters` that are not
+    a valid JSON Schema (Draft 7, as `datakit lint` T016 checks).
 
     ## Why is this bad?
     Mistral rejects the example; the model would learn to call a function it was never
-    shown.
+    shown. Renaming a function or rewriting its schema would change what the model
+    learns to call, so datakit does neither.
 
     ## Example
-    A ShareGPT corpus without a `tools` column converted to `mistral`.
+    A ShareGPT corpus without a `tools` column converted to `mistral`; a definition with
+    `"parameters": {"type": "str"}` or the name `get.weather`.
     """, source="001_4bfe51fd4156bead.txt; mistral-common")
 
 define("C028", "nothing-to-train", "error", """
@@ -292,6 +312,22 @@ define("C028", "nothing-to-train", "error", """
     A conversation made only of tool calls, converted to `siliconflow` with
     `--on-loss warn`: once the tool turns are removed, nothing is left.
     """)
+
+define("C029", "empty-answer", "error", """
+    ## What it does
+    Flags an assistant turn with no text (empty or whitespace only) and no tool calls,
+    converted to a format that rejects it (Mistral).
+
+    ## Why is this bad?
+    mistral-common rejects an assistant message with neither content nor tool calls, so
+    `datakit lint --format mistral` reports R012 as an error. Dropping the turn would
+    leave the question unanswered or two user turns in a row; inventing an answer is
+    not possible.
+
+    ## Example
+    ShareGPT `{"from": "gpt", "value": ""}` converted to `mistral`: write the answer or
+    leave the example out (`--on-loss drop` sends it to the rejects file).
+    """, source="mistral-common (assistant message without content or tool calls)")
 
 # --------------------------------------------------------------------------- changes
 
