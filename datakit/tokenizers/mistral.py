@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+
+import orjson
 
 from .base import (
     BaseCounter,
@@ -22,7 +25,8 @@ from .base import (
 )
 from .vocab import TokenizerUnavailable
 
-__all__ = ["MISTRAL_MODELS", "MISTRAL_TOKENIZERS", "MistralCounter", "mistral_tokenizer_for"]
+__all__ = ["MISTRAL_MODELS", "MISTRAL_TOKENIZERS", "MistralCounter", "mistral_tokenizer_for",
+           "tokenizer_ids"]
 
 
 @dataclass(frozen=True)
@@ -95,17 +99,132 @@ DEFAULT_MISTRAL_MODEL = "open-mistral-7b"
 
 
 def mistral_tokenizer_for(model: str) -> MistralTokenizerFile:
-    """The shipped tokenizer for a model name (``ft:<base>:...`` ids resolve to the base)."""
+    """The shipped tokenizer for a model name (``ft:<base>:...`` ids resolve to the base)
+    or a tokenizer key of ``MISTRAL_TOKENIZERS`` (``v3``, ``v3-tekken``, ...)."""
     name = model.strip()
     if name.startswith("ft:"):
         name = name.split(":")[1] if name.count(":") >= 1 else name
     key = MISTRAL_MODELS.get(name) or MISTRAL_MODELS.get(name.lower())
+    if key is None and name in MISTRAL_TOKENIZERS:
+        key = name
     if key is None:
         raise TokenizerUnavailable(
             f"no known Mistral tokenizer for model {model!r}; known models: "
-            f"{', '.join(sorted(MISTRAL_MODELS))} (add a row to MISTRAL_MODELS)"
+            f"{', '.join(sorted(MISTRAL_MODELS))}. For another model, name the tokenizer in "
+            f'its target: tokenizer = "mistral:<model or one of {", ".join(MISTRAL_TOKENIZERS)}>" '
+            '(e.g. "mistral:v3") in [tool.datakit.targets."mistral:<model>"]'
         )
     return MISTRAL_TOKENIZERS[key]
+
+
+def tokenizer_ids() -> list[str]:
+    """The ``mistral:<key>`` tokenizer ids a target may name (one per shipped tokenizer)."""
+    return [f"mistral:{key}" for key in MISTRAL_TOKENIZERS]
+
+
+def _data_dir() -> str | None:
+    """mistral_common/data, found without importing mistral_common (0.3-0.7 s of imports)."""
+    import importlib.util
+    import os
+
+    try:
+        spec = importlib.util.find_spec("mistral_common")
+    except (ImportError, ValueError):
+        return None
+    for base in (spec.submodule_search_locations or []) if spec else []:
+        path = os.path.join(base, "data")
+        if os.path.isdir(path):
+            return path
+    return None
+
+
+@cache
+def _segment_counter(key: str) -> Callable[[str], int] | None:
+    """For a SentencePiece tokenizer: ``f(text) -> tokens``, exact for a text that starts
+    with a space and is followed by a space wherever it is encoded; None when the proof
+    below does not hold for the file (or sentencepiece is missing).
+
+    The proof, checked on the loaded model: its normalization is the identity apart from
+    spaces becoming "▁" (a probe with NFKC-sensitive characters, tabs, newlines and runs
+    of spaces decodes to itself), and no piece holds "▁" anywhere but at its start. A
+    BPE merge only makes pieces of the vocabulary, so no token ever spans the position
+    before a "▁": a text is tokenized as the concatenation of its "▁"-started stretches,
+    each independently of the others. A text that starts at a space and ends before one
+    is a run of whole stretches, tokenized the same inside a request as alone after any
+    word ("a", whose own tokens are subtracted). Also checked: "▁" is a piece and a
+    character outside the vocabulary falls back to its bytes (so every character costs
+    at most its UTF-8 bytes, the premise of the byte bound).
+
+    Runs of spaces: pieces made only of "▁" exist, so the cut points are the spaces that
+    follow a character other than a space (a piece across one would hold that character
+    and a "▁" after its start).
+    """
+    spec = MISTRAL_TOKENIZERS.get(key)
+    if spec is None or not spec.sentencepiece:
+        return None
+    directory = _data_dir()
+    if directory is None:
+        return None
+    import os
+
+    path = os.path.join(directory, spec.filename)
+    try:
+        import sentencepiece
+
+        sp = sentencepiece.SentencePieceProcessor(model_file=path)
+    except Exception:  # noqa: BLE001 - no shortcut: the full count decides
+        return None
+    n = sp.get_piece_size()
+    if any("\u2581" in piece[1:] and piece.strip("\u2581")
+           for piece in map(sp.id_to_piece, range(n))):
+        return None
+    if sp.piece_to_id("\u2581") == sp.unk_id():
+        return None
+    probe = "a  b\tc\n\nd ﬁ ① ＡＢ\u3000e  é\u0301 Ⅻ ǅ  \U0001fae8\U0010fffd  "
+    if sp.decode(sp.encode(probe)) != probe:
+        return None
+    rare = sp.encode("a\U0010fffd")[len(sp.encode("a")):]
+    if len(rare) != 4 or not all(sp.is_byte(t) for t in rare):
+        return None
+    encode = sp.encode
+    head = len(encode("a"))
+
+    def count(text: str) -> int:
+        return len(encode("a" + text)) - head
+
+    return count
+
+
+_CUT = re.compile(r"(?<! ) ")  # a space after anything but a space: a token boundary
+
+
+def space_parts(text: str, size: int = 2048) -> list[str]:
+    """``text`` (which starts at a cut, see ``_CUT``) cut at cuts into parts of at least
+    ``size`` characters (the last may be shorter): each starts at a cut."""
+    parts: list[str] = []
+    start = 0
+    while True:
+        m = _CUT.search(text, start + size)
+        if m is None:
+            parts.append(text[start:])
+            return parts
+        parts.append(text[start:m.start()])
+        start = m.start()
+
+
+def middle_stretch(text: str) -> str:
+    """The part of ``text`` from its first cut to its last cut (``_CUT``) after stripping
+    whitespace, or "": it starts at a space after a character other than a space and ends
+    before one, wherever and however ``text`` is encoded (alone, after a system prompt,
+    stripped of trailing spaces)."""
+    stripped = text.strip()
+    first = _CUT.search(stripped)
+    if first is None:
+        return ""
+    last = first.start()
+    for m in _CUT.finditer(stripped, first.end()):
+        last = m.start()
+    return stripped[first.start():last]
 
 
 @cache
@@ -263,17 +382,25 @@ class MistralCounter(BaseCounter):
 
     exact = True
 
-    def __init__(self, model: str = DEFAULT_MISTRAL_MODEL) -> None:
+    def __init__(self, model: str = DEFAULT_MISTRAL_MODEL, tokenizer: str | None = None) -> None:
         self.model = model
-        self.tokenizer_file = mistral_tokenizer_for(model)
+        self.tokenizer = tokenizer  # a tokenizer key or known model; default: from ``model``
+        self.tokenizer_file = mistral_tokenizer_for(tokenizer or model)
         self.name = f"mistral-common {self.tokenizer_file.key} ({self.tokenizer_file.filename}) for {model}"
         self._fast: bool | None = None
+        key = self.tokenizer_file.key
+        seg = 1 if self.tokenizer_file.sentencepiece else 0  # SentencePiece's dummy "▁"
+        v1 = 16 if key == "v1" else 0
+        self._seg = seg
+        self._per_message = 6 + 3 * seg + v1
+        self._base = 1 + (2 + seg + v1)  # BOS, empty user
+        self._tools_cache: dict[bytes, int] = {}
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"model": self.model}
+        return {"model": self.model, "tokenizer": self.tokenizer}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["model"])
+        self.__init__(state["model"], state.get("tokenizer"))
 
     @property
     def mistral_tokenizer(self) -> Any:
@@ -407,18 +534,19 @@ class MistralCounter(BaseCounter):
     # -- bound --------------------------------------------------------------------
 
     def max_framing(self, example: Mapping[str, Any]) -> int:
-        seg = 1 if self.tokenizer_file.sentencepiece else 0  # SentencePiece's dummy "▁"
-        per_message = 6 + 3 * seg + (16 if self.tokenizer_file.key == "v1" else 0)
-        bound = 1 + (2 + seg + (16 if self.tokenizer_file.key == "v1" else 0))  # BOS, empty user
+        seg = self._seg
+        per_message = self._per_message
+        bound = self._base
         tools = _tools(example)
         if tools:
-            bound += 2 + seg + utf8_len(json.dumps(_tool_payload(tools), ensure_ascii=False))
+            bound += 2 + seg + self._tools_bytes(tools)
         for message in _messages(example):
-            bound += per_message + utf8_len(_str(message.get("role")))
+            role = message.get("role")
+            bound += per_message + utf8_len(_str(role))
             raw = message.get("content")
             if isinstance(raw, list):
                 bound += 2 * len(raw)  # text chunks joined with "\n\n"
-            if message.get("role") == "tool":
+            if role == "tool":
                 texts = content_texts(raw)
                 text = "".join(texts)
                 wrapper = {
@@ -428,6 +556,8 @@ class MistralCounter(BaseCounter):
                 }
                 bound += utf8_len(json.dumps(wrapper, ensure_ascii=False)) + seg
                 bound += max(0, _json_len(text) - utf8_len(text)) + 2
+            if "tool_calls" not in message and "function_call" not in message:
+                continue
             calls = _tool_calls(message)
             if calls:
                 payload = []
@@ -439,6 +569,60 @@ class MistralCounter(BaseCounter):
                     payload.append({"name": name, "arguments": args, "id": call_id})
                 bound += 2 + seg + utf8_len(json.dumps(payload, ensure_ascii=False))
         return bound
+
+    def _tools_bytes(self, tools: list[Mapping[str, Any]]) -> int:
+        """UTF-8 size of the tools' JSON as mistral-common dumps it, once per distinct list
+        (data sets repeat the same tool definitions on every line)."""
+        try:
+            key = orjson.dumps(tools)
+        except (TypeError, orjson.JSONEncodeError):
+            return utf8_len(json.dumps(_tool_payload(tools), ensure_ascii=False))
+        cache = self._tools_cache
+        n = cache.get(key)
+        if n is None:
+            if len(cache) >= 4096:
+                cache.clear()
+            n = cache[key] = utf8_len(json.dumps(_tool_payload(tools), ensure_ascii=False))
+        return n
+
+    def line_bound(self, line: bytes, example: Mapping[str, Any]) -> int | None:
+        # Every content text is a distinct JSON string of the line, never shorter than its
+        # UTF-8, so len(line) >= content_bytes(example): the byte bound of max_framing.
+        return len(line) + self.max_framing(example)
+
+    def over_limit(self, example: Mapping[str, Any], limit: int) -> TokenCount | None:
+        """Like :meth:`count`, but stops once the example is proven within ``limit``.
+
+        For SentencePiece tokenizers (see :func:`_segment_counter`), start from the byte
+        bound and replace, largest texts first, the bytes of the stretch of each message
+        text from its first to its last space (after stripping) by that stretch's exact
+        token count, until the bound fits. The stretch is tokenized the same inside the
+        request as alone, whatever surrounds it (system prompt, joins, ``rstrip``); the
+        rest of the text keeps its byte bound. Tool results (JSON-quoted in the request)
+        keep their bytes. Examples still over get a full :meth:`count`.
+        """
+        bound = self.upper_bound(example)
+        if bound <= limit:
+            return None
+        segment_count = _segment_counter(self.tokenizer_file.key)
+        if segment_count is not None:
+            texts = [
+                text
+                for message in _messages(example)
+                if message.get("role") != "tool"
+                for text in content_texts(message.get("content"))
+            ]
+            texts.sort(key=len, reverse=True)
+            for text in texts:
+                middle = middle_stretch(text)
+                if not middle:
+                    continue
+                for part in space_parts(middle):
+                    bound -= utf8_len(part) - segment_count(part)
+                    if bound <= limit:
+                        return None
+        c = self.count(example)
+        return c if c.total > limit else None
 
 
 def _tool_payload(tools: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
