@@ -333,11 +333,6 @@ class TargetRuntime:
         before = getattr(counter, "unchecked", 0)
         found = _check_example()(self, obj, body, fmt_id, line_no, example, schema_ok,
                                  format_findings)
-        if fmt_id in self.target.formats and _may_hide_special_tokens(body, self.target) and \
-                not any(f.code == "L004" for f in found):
-            # the special-token check looks at the raw bytes first; a token written with
-            # JSON escapes ("<\u007cim_start\u007c>") is only visible in the decoded text
-            found += _special_tokens()(obj, b"|", fmt_id, is_mistral_tokenizer(self.target.tokenizer))
         if getattr(counter, "unchecked", 0) > before:
             # the tokenizer is missing: file_checks reports it once, with this count (the
             # error travels with the mark: workers' runtimes are not the main process's)
@@ -347,23 +342,6 @@ class TargetRuntime:
 
 # Marks, in a batch's per-example target data, an example whose token limit went unchecked.
 UNCHECKED_LIMIT = "unchecked-token-limit"
-
-
-def _may_hide_special_tokens(body: bytes, target: Target) -> bool:
-    """Whether JSON escapes in ``body`` could spell a special token the raw bytes do not show.
-
-    ``|`` (in every ``<|...|>`` token) can only be escaped as ``\\u007c``; Mistral's control
-    tokens are letters and brackets, any of which may be escaped."""
-    if is_mistral_tokenizer(target.tokenizer):
-        return b"\\u" in body
-    return b"|" not in body and (b"\\u007c" in body or b"\\u007C" in body)
-
-
-@functools.lru_cache(maxsize=1)
-def _special_tokens():
-    from datakit.linter.target_checks import _special_tokens as check
-
-    return check
 
 
 @functools.lru_cache(maxsize=1)

@@ -67,8 +67,17 @@ def _texts(view: dict):
                     yield i, p["text"]
 
 
+def _may_hold_special_tokens(body: bytes, mistral: bool) -> bool:
+    """Whether the raw line could hold a special token: ``|`` (in every ``<|...|>``
+    token), which JSON can only escape as ``\\u007c``; for Mistral, its control words
+    or any escape (they are letters and brackets, all of which may be escaped)."""
+    if b"|" in body or b"\\u007c" in body or b"\\u007C" in body:
+        return True
+    return mistral and (b"\\u" in body or any(h in body for h in _MISTRAL_HINTS))
+
+
 def _special_tokens(obj: dict, body: bytes, fmt: str, mistral: bool) -> list[Finding]:
-    if b"|" not in body and not (mistral and any(h in body for h in _MISTRAL_HINTS)):
+    if not _may_hold_special_tokens(body, mistral):
         return []
     pattern = _MISTRAL_RE if mistral else _SPECIAL_RE
     out = []
@@ -105,7 +114,7 @@ def check_example(rt, obj: dict, body: bytes, fmt: str, line_no: int, example: i
     mistral = t.tokenizer == "mistral" or t.tokenizer.startswith("mistral:")
     # cheap byte scans first: most lines need neither check
     findings = (_special_tokens(obj, body, fmt, mistral)
-                if mistral or b"|" in body else [])
+                if _may_hold_special_tokens(body, mistral) else [])
     if format_findings:
         _nothing_to_train(format_findings)
     limit = t.max_tokens
