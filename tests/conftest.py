@@ -19,6 +19,15 @@ def run_cli(*args, cwd=None, input=None, env=None, timeout=300):
                           input=input, capture_output=True, text=True, env=e, timeout=timeout, check=False)
 
 
+def write_big_sharegpt(path: Path, mb: int) -> None:
+    """A ShareGPT file of about ``mb`` MiB: the bundled corpus repeated."""
+    lines = [x + b"\n" for x in (FIXTURES / "corpora" / "sharegpt.jsonl").read_bytes().splitlines()
+             if x]
+    block = b"".join(lines)
+    with open(path, "wb") as fh:
+        fh.writelines(block for _ in range(mb * (1 << 20) // len(block) + 1))
+
+
 @pytest.fixture
 def cli():
     return run_cli

@@ -10,16 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import run_cli
-
-CORPORA = Path(__file__).resolve().parent / "fixtures" / "corpora"
-
-
-def _big(path: Path, mb: int) -> None:
-    lines = [x + b"\n" for x in (CORPORA / "sharegpt.jsonl").read_bytes().splitlines() if x]
-    block = b"".join(lines)
-    with open(path, "wb") as fh:
-        fh.writelines(block for _ in range(mb * (1 << 20) // len(block) + 1))
+from conftest import run_cli, write_big_sharegpt
 
 
 def _leftovers(d: Path) -> list[str]:
@@ -29,7 +20,7 @@ def _leftovers(d: Path) -> list[str]:
 
 def test_spooled_output_equals_one_process_and_leaves_nothing(tmp_path):
     src = tmp_path / "in.jsonl"
-    _big(src, 9)
+    write_big_sharegpt(src, 9)
     before = src.read_bytes()
     outs = {}
     for w in ("1", "2"):
@@ -45,7 +36,7 @@ def test_spooled_output_equals_one_process_and_leaves_nothing(tmp_path):
 
 def test_interrupt_while_workers_spool_leaves_nothing(tmp_path):
     src = tmp_path / "in.jsonl"
-    _big(src, 60)
+    write_big_sharegpt(src, 60)
     out = tmp_path / "out.jsonl"
     env = dict(os.environ, DATAKIT_WORKERS="2")
     p = subprocess.Popen([sys.executable, "-m", "datakit", "convert", str(src), "--from",
@@ -69,7 +60,7 @@ def test_interrupt_while_workers_spool_leaves_nothing(tmp_path):
 
 def test_bad_blank_and_crlf_lines_across_shards_match_one_process(tmp_path):
     src = tmp_path / "in.jsonl"
-    _big(src, 9)
+    write_big_sharegpt(src, 9)
     data = bytearray(src.read_bytes())
     lines = bytes(data).split(b"\n")
     for k, bad in ((5, b'{"conversations": ['), (len(lines) // 2, b""),

@@ -9,15 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-CORPORA = Path(__file__).resolve().parent / "fixtures" / "corpora"
-
-
-def _big(path: Path, mb: int) -> None:
-    lines = [x + b"\n" for x in (CORPORA / "sharegpt.jsonl").read_bytes().splitlines() if x]
-    block = b"".join(lines)
-    with open(path, "wb") as fh:
-        fh.writelines(block for _ in range(mb * (1 << 20) // len(block) + 1))
+from conftest import write_big_sharegpt
 
 
 def _hidden(d: Path) -> list[str]:
@@ -41,7 +33,7 @@ def _terminate_once(cmd: list[str], ready, env: dict) -> subprocess.CompletedPro
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_sigterm_during_convert_leaves_nothing(tmp_path, workers):
     src = tmp_path / "in.jsonl"
-    _big(src, 40)
+    write_big_sharegpt(src, 40)
     out = tmp_path / "out" / "x.jsonl"
     out.parent.mkdir()
     env = dict(os.environ, DATAKIT_WORKERS=workers)
@@ -57,7 +49,7 @@ def test_sigterm_during_convert_leaves_nothing(tmp_path, workers):
 
 def test_sigterm_during_chunk_leaves_nothing(tmp_path):
     src = tmp_path / "in.jsonl"
-    _big(src, 60)
+    write_big_sharegpt(src, 60)
     out = tmp_path / "chunks"
     r = _terminate_once([sys.executable, "-m", "datakit", "chunk", str(src), "--max-bytes",
                          "1MB", "-o", str(out)],
