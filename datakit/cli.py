@@ -54,7 +54,8 @@ def _add_lint(sub) -> None:
                        description="Report every problem a provider's upload check would reject, "
                                    "each on its own line, with a rule code.")
     p.add_argument("paths", nargs="+", metavar="PATH",
-                   help="files, directories (every *.jsonl below) or globs; .zip for DashScope images")
+                   help="files, directories (every *.jsonl below) or globs; .zip for DashScope "
+                        "images; - for standard input")
     p.add_argument("--format", default=None, metavar="ID|auto",
                    help="format of the files (default: auto, detected per file)")
     p.add_argument("--target", default=None, metavar="PROVIDER[:MODEL]",
@@ -100,6 +101,50 @@ def _write_output(text: str, output_file: str | None) -> None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
+STDIN = "-"
+_spools: list[str] = []  # spooled standard input, named "-" again in error messages too
+
+
+@contextlib.contextmanager
+def stdin_spooled(paths: Sequence[str]):
+    """``-`` among ``paths`` reads standard input: it is copied to a private temporary
+    file (so that workers can read it in parallel), named by its compression, and
+    removed afterwards. Yields ``(paths, spool)``: the paths with ``-`` replaced, and
+    the temporary file's path (``None`` without ``-``) for callers to show as ``-``."""
+    import shutil
+    import tempfile
+
+    if STDIN not in paths:
+        yield list(paths), None
+        return
+    if list(paths).count(STDIN) > 1:
+        raise _Usage("- (standard input) can be given once")
+    if sys.stdin is None or sys.stdin.isatty():
+        raise _Usage("- reads standard input, which is a terminal: pipe the data in, e.g. "
+                     "zcat train.jsonl.gz | datakit lint -")
+    src = sys.stdin.buffer
+    head = src.read(4)
+    name = ("stdin.jsonl.gz" if head[:2] == b"\x1f\x8b" else
+            "stdin.jsonl.zst" if head == b"\x28\xb5\x2f\xfd" else "stdin.jsonl")
+    folder = tempfile.mkdtemp(prefix="datakit-stdin-")
+    try:
+        spool = os.path.join(folder, name)
+        _spools.append(spool)
+        with open(spool, "wb") as fh:
+            fh.write(head)
+            shutil.copyfileobj(src, fh, 1 << 20)
+        yield [spool if p == STDIN else p for p in paths], spool
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def shown_as_stdin(text: str, spool: str | None = None) -> str:
+    """Output text with the spooled standard input named ``-`` again."""
+    for path in [spool] if spool else _spools:
+        text = text.replace(path, STDIN)
+    return text
+
+
 def _cmd_lint(args) -> int:
     from datakit import formats
     from datakit.linter.run import LintOptions, lint_paths
@@ -125,10 +170,12 @@ def _cmd_lint(args) -> int:
         per_file=cfg.per_file,
         config=cfg,
     )
-    report = lint_paths(args.paths, opts)
-    to_terminal = args.output_file in (None, "-") and sys.stdout.isatty()
-    color = to_terminal and not args.no_color and "NO_COLOR" not in os.environ
-    text = render(report, args.output_format, color=color, statistics=args.statistics)
+    with stdin_spooled(args.paths) as (paths, spool):
+        report = lint_paths(paths, opts)
+        to_terminal = args.output_file in (None, "-") and sys.stdout.isatty()
+        color = to_terminal and not args.no_color and "NO_COLOR" not in os.environ
+        text = render(report, args.output_format, color=color, statistics=args.statistics)
+        text = shown_as_stdin(text, spool)
     _write_output(text, args.output_file)
     if args.exit_zero:
         return EXIT_OK
@@ -326,7 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(e, ValueError) and not type(e).__module__.startswith("datakit."):
             return _internal_error(e)  # datakit's own ValueErrors (config, split, chunk, …)
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"datakit: error: {msg}", file=sys.stderr)
+        print(f"datakit: error: {shown_as_stdin(str(msg))}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # `datakit rules | head`: the reader left; not an error
         with contextlib.suppress(OSError):
@@ -334,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except OSError as e:
         where = f"{e.filename}: " if e.filename else ""
-        print(f"datakit: error: {where}{e.strerror or e}", file=sys.stderr)
+        print(f"datakit: error: {shown_as_stdin(where + str(e.strerror or e))}", file=sys.stderr)
         return EXIT_USAGE
     except Terminated:
         print("datakit: terminated; nothing was left half-written", file=sys.stderr)
@@ -352,7 +399,8 @@ def _internal_error(e: Exception) -> int:
     """Exit 2 with one line: a damaged compressed input, or else an internal error (with
     the traceback only under DATAKIT_DEBUG=1)."""
     if _is_decompression_error(e):
-        print(f"datakit: error: a compressed input is truncated or corrupt ({e}); test it "
+        print(f"datakit: error: a compressed input is truncated or corrupt "
+              f"({shown_as_stdin(str(e))}); test it "
               "with gzip -t / zstd -t, or decompress it to find the damage", file=sys.stderr)
         return EXIT_USAGE
     if os.environ.get("DATAKIT_DEBUG"):

@@ -19,7 +19,8 @@ def add_parsers(sub) -> None:
         description="Count the tokens of every example exactly, as the target's model sees it "
                     "(chat template, tools and names included), and print per-example "
                     "percentiles, the examples over the limit and the billed tokens.")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="files, directories or globs")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="files, directories or globs; - for standard input")
     p.add_argument("--target", default=None, metavar="PROVIDER[:MODEL]",
                    help="provider target (default: [tool.datakit] target, else openai)")
     p.add_argument("--format", default="auto", metavar="ID|auto")
@@ -42,14 +43,19 @@ def run(args) -> int:
     if args.price_per_million is not None and not 0 <= args.price_per_million < math.inf:
         raise UsageError("--price-per-million must be a finite non-negative number, not "
                          f"{args.price_per_million}")
-    try:
-        s = stats(args.paths, target=args.target, format=args.format, epochs=args.epochs,
-                  price_per_million=args.price_per_million, workers=args.workers)
-    except (StatsError, TokenizerUnavailable) as e:
-        raise UsageError(str(e)) from None
-    print(s.to_json() if args.output_format == "json" else s.render_text())
+    from datakit.cli import shown_as_stdin, stdin_spooled
+
+    with stdin_spooled(args.paths) as (paths, spool):
+        try:
+            s = stats(paths, target=args.target, format=args.format, epochs=args.epochs,
+                      price_per_million=args.price_per_million, workers=args.workers)
+        except (StatsError, TokenizerUnavailable) as e:
+            raise UsageError(shown_as_stdin(str(e), spool)) from None
+        text = s.to_json() if args.output_format == "json" else s.render_text()
+        print(shown_as_stdin(text, spool))
     for path in s.empty:
-        print(f"datakit stats: {path}: the file is empty; nothing counted", file=sys.stderr)
+        print(f"datakit stats: {shown_as_stdin(path, spool)}: the file is empty; nothing "
+              "counted", file=sys.stderr)
     if s.skipped:
         print(f"datakit stats: {len(s.skipped):,} example(s) could not be counted; "
               "`datakit lint` says why", file=sys.stderr)
