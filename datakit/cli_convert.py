@@ -21,7 +21,7 @@ def add_parsers(sub) -> None:
                     "carry is reported with a C code (`datakit rules` lists them).")
     p.add_argument("inputs", nargs="+", metavar="IN",
                    help="files, directories or globs (.jsonl, .jsonl.gz, .jsonl.zst, .json "
-                        "arrays, .parquet, DashScope .zip)")
+                        "arrays, .parquet, DashScope .zip); - for standard input")
     p.add_argument("--to", required=True, choices=FORMAT_IDS, metavar="FORMAT",
                    help="target format: " + ", ".join(FORMAT_IDS))
     p.add_argument("--from", dest="from_", default="auto", choices=("auto", *FORMAT_IDS),
@@ -30,7 +30,8 @@ def add_parsers(sub) -> None:
                    help="output file (.jsonl, .jsonl.gz, .jsonl.zst, .parquet; .zip for "
                         "dashscope-sft-image), or a directory (an existing one, or a path "
                         "ending in /): one output per input, mirroring each input's path "
-                        "under its directory or glob root (rejects beside each output)")
+                        "under its directory or glob root (rejects beside each output); - for "
+                        "standard output (JSON Lines, written only once complete)")
     p.add_argument("--on-loss", choices=("error", "warn", "drop"), default="error",
                    help="an example the target cannot hold fully: error (default; nothing is "
                         "written), warn (write it without what is lost) or drop (leave it out, "
@@ -57,12 +58,20 @@ def add_parsers(sub) -> None:
 
 
 def _print_diag(d) -> None:
+    from datakit.cli import shown_as_stdin
+
     where = f"{d.path}:{d.line}" if d.line is not None else d.path
     ptr = f" at {d.pointer}" if d.pointer else ""
-    print(f"{where}: {d.code} [{d.name}] {d.message}{ptr}", file=sys.stderr)
+    print(shown_as_stdin(f"{where}: {d.code} [{d.name}] {d.message}{ptr}"), file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
+    import contextlib
+    import os
+    import shutil
+    import tempfile
+
+    from datakit.cli import STDIN, shown_as_stdin, stdin_spooled
     from datakit.conversion.engine import Settings
     from datakit.conversion.files import FileJob, convert_files, is_dir_output
     from datakit.errors import UsageError
@@ -73,16 +82,32 @@ def run(args: argparse.Namespace) -> int:
         pass  # fatal examples (C02x) still go there
     settings = Settings(args.to, args.from_, args.on_loss, args.merge_consecutive,
                         args.trim_trailing, args.bot_name, args.user_name)
-    job = FileJob(args.inputs, args.output, settings, args.output_format, args.rejects,
-                  args.force, args.workers, False if args.quiet else None, _print_diag)
-    if is_dir_output(args.output):
-        return _run_tree(job, args)
-    summary = convert_files(job)
+    to_stdout = args.output == STDIN
+    if to_stdout and args.output_format == "parquet":
+        raise UsageError("-o - writes JSON Lines; give a .parquet file name for Parquet")
+    with stdin_spooled(args.inputs) as (inputs, _spool), contextlib.ExitStack() as stack:
+        output = args.output
+        if to_stdout:  # converted into a private file, then copied out if committed
+            folder = tempfile.mkdtemp(prefix="datakit-stdout-")
+            stack.callback(shutil.rmtree, folder, True)
+            output = os.path.join(folder, "stdout.jsonl")
+        job = FileJob(inputs, output, settings, args.output_format, args.rejects,
+                      args.force, args.workers, False if args.quiet else None, _print_diag)
+        if is_dir_output(output):
+            return _run_tree(job, args)
+        summary = convert_files(job)
+        if to_stdout and summary.committed:
+            with open(output, "rb") as fh:
+                shutil.copyfileobj(fh, sys.stdout.buffer, 1 << 20)
+            sys.stdout.buffer.flush()
     for code, n in sorted(summary.hidden.items()):
         print(f"... and {n:,} more {code}" + (f" (see {summary.rejects})" if summary.rejects
                                               else ""), file=sys.stderr)
     if not args.quiet:
-        print("datakit convert: " + "\n".join(summary.lines()), file=sys.stderr)
+        lines = "\n".join(summary.lines())
+        if to_stdout:
+            lines = lines.replace(output, STDIN)
+        print("datakit convert: " + shown_as_stdin(lines), file=sys.stderr)
     if not summary.committed:
         print(f"datakit convert: {args.output} was not written: {summary.rejected_total:,} "
               "example(s) cannot be converted without loss. Rerun with --on-loss warn to write "

@@ -57,3 +57,29 @@ def test_stdin_errors_name_it_dash(tmp_path):
     r = _run(["lint", "-"], b"", tmp_path)
     assert r.returncode == 1 and b"-: J010" in r.stdout
     assert os.listdir(tmp_path) == []
+
+
+def test_convert_from_standard_input_to_standard_output(tmp_path):
+    data = _jsonl(GOOD, GOOD)
+    r = _run(["convert", "-", "--from", "openai", "--to", "sharegpt", "-o", "-"], data, tmp_path)
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(x) for x in r.stdout.splitlines()]
+    assert rows == [{"conversations": [{"from": "human", "value": "你好"},
+                                       {"from": "gpt", "value": "hi"}]}] * 2
+    assert b"output: -" in r.stderr and b"datakit-std" not in r.stderr
+    # all or nothing, as with a file: a rejected example under --on-loss error writes nothing
+    r = _run(["convert", "-", "--from", "openai", "--to", "sharegpt", "-o", "-"],
+             _jsonl(GOOD, BAD), tmp_path)
+    assert r.returncode == 1 and r.stdout == b""
+    assert b"-:2: C028" in r.stderr and b"datakit-std" not in r.stderr
+    # a file in, standard output out; standard input into a file
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(data)
+    r = _run(["convert", str(src), "--to", "mistral", "-o", "-", "--quiet"], b"", tmp_path)
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 2
+    out = tmp_path / "out.jsonl"
+    r = _run(["convert", "-", "--to", "sharegpt", "-o", str(out), "--quiet"], data, tmp_path)
+    assert r.returncode == 0 and len(out.read_bytes().splitlines()) == 2
+    src.unlink()
+    out.unlink()
+    assert os.listdir(tmp_path) == []
