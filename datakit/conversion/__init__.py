@@ -63,10 +63,11 @@ def convert(
     """Convert ``source`` to the format ``to``.
 
     ``source`` is a path, a list of paths, a directory or a glob (``output`` required:
-    returns a :class:`ConversionSummary`); a list of dicts (returns a list of dicts);
-    a ``pandas.DataFrame`` (returns a DataFrame, one row per converted example, with
-    the summary in ``.attrs["conversion_summary"]``) or a ``datasets.Dataset`` (returns
-    a Dataset, converted with ``Dataset.map(batched=True, num_proc=num_proc)``).
+    returns a :class:`ConversionSummary`); a list of dicts, or one dict as one example
+    (returns a list of dicts); a ``pandas.DataFrame`` (returns a DataFrame, one row per
+    converted example, with the summary in ``.attrs["conversion_summary"]``) or a
+    ``datasets.Dataset`` (returns a Dataset, converted with
+    ``Dataset.map(batched=True, num_proc=num_proc)``).
 
     ``on_loss``: ``"error"`` (default) raises :class:`ConversionError` for in-memory
     data and leaves the output file unwritten when any example cannot be converted
@@ -82,6 +83,8 @@ def convert(
     _check(to, from_, on_loss)
     settings = Settings(to, from_, on_loss, merge_consecutive, trim_trailing, bot_name, user_name)
     k = sources.kind(source)
+    if k == "records" and isinstance(source, dict):  # one example (as datakit.lint takes
+        source = [source]                              # it), not the list of its keys
     if k in ("path", "paths"):
         if output is None:
             raise ValueError("converting files needs output=PATH (the converted file)")
