@@ -78,3 +78,23 @@ def test_bad_blank_and_crlf_lines_across_shards_match_one_process(tmp_path):
     assert res["1"] == res["2"]
     assert b'"line":6' in res["2"][1] and ":6: C020" in res["2"][2]
     assert _leftovers(tmp_path) == []
+
+
+def test_summary_keeps_a_bounded_number_of_diagnostics_per_code(tmp_path, monkeypatch):
+    """A corpus whose every example has the same problem must not hold a diagnostic per
+    example in memory: the summary keeps the first KEPT_PER_CODE; counts stay exact."""
+    import json
+
+    import datakit
+    from datakit.conversion import files
+
+    monkeypatch.setattr(files, "KEPT_PER_CODE", 5)
+    src = tmp_path / "in.jsonl"
+    row = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}
+    src.write_text("".join(json.dumps(row) + "\n" for _ in range(30)))
+    summary = datakit.convert(src, to="openai-preference", output=tmp_path / "out.jsonl",
+                              on_loss="drop", rejects=tmp_path / "rejects.jsonl")
+    assert summary.rejected == {"C022": 30}
+    assert [d.code for d in summary.diagnostics] == ["C022"] * 5
+    assert summary.hidden == {"C022": 30 - files.MAX_PRINTED_PER_CODE}
+    assert len((tmp_path / "rejects.jsonl").read_text().splitlines()) == 30

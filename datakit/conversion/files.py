@@ -52,6 +52,10 @@ PARALLEL_MIN_BYTES = 4 << 20
 SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.zstd", ".json", ".json.gz", ".parquet",
             ".zip", ".ndjson")
 MAX_PRINTED_PER_CODE = 20
+# Diagnostics of one code kept in the summary: a corpus whose every example has the same
+# loss would otherwise hold millions of them (~400 bytes each). Counts stay exact, and
+# the rejects file holds every rejected example with its reasons.
+KEPT_PER_CODE = 1000
 
 
 def _usage(msg: str) -> Exception:
@@ -711,6 +715,7 @@ def convert_files(job: FileJob) -> ConversionSummary:
     workers = job.workers or _default_workers()
     total = Tally()
     diags: list[Diagnostic] = []
+    counted: collections.Counter = collections.Counter()
     printed: collections.Counter = collections.Counter()
     out = _Out(job.output, kind_)
     rej = _Out(rejects, "jsonl") if rejects else None
@@ -741,7 +746,9 @@ def convert_files(job: FileJob) -> ConversionSummary:
                     for line, ex, f in res.diags:
                         d = registry.diagnostic(f, path=src.path, line=line + line_off,
                                                 example=ex + ex_off)
-                        diags.append(d)
+                        counted[d.code] += 1
+                        if counted[d.code] <= KEPT_PER_CODE:
+                            diags.append(d)
                         if job.on_diagnostic is not None and printed[d.code] < MAX_PRINTED_PER_CODE:
                             printed[d.code] += 1
                             job.on_diagnostic(d)
@@ -778,7 +785,7 @@ def convert_files(job: FileJob) -> ConversionSummary:
             if bar is not None:
                 bar.close()
     hidden = {c: n - MAX_PRINTED_PER_CODE for c, n in
-              collections.Counter(d.code for d in diags).items() if n > MAX_PRINTED_PER_CODE}
+              counted.items() if n > MAX_PRINTED_PER_CODE}
     summary = ConversionSummary.from_tally(total, s.target, s.on_loss, diagnostics=diags,
                                            output=job.output, rejects=rejects, committed=committed,
                                            files=len(inputs), hidden=hidden)

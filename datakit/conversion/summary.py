@@ -17,7 +17,9 @@ class ConversionSummary:
     ``rejected`` counts examples that were not written, by the code that blocked
     them; ``losses`` counts every loss code (also on examples written under
     ``on_loss="warn"``); ``changes`` counts the documented changes (new ids,
-    repaired arguments, merged turns...).
+    repaired arguments, merged turns...). From files, ``diagnostics`` keeps the first
+    1,000 of each code (the counts above are complete; the rejects file holds every
+    rejected example with its reasons), so memory stays flat on large corpora.
     """
 
     target: str
