@@ -71,9 +71,22 @@ def _may_hold_special_tokens(body: bytes, mistral: bool) -> bool:
     """Whether the raw line could hold a special token: ``|`` (in every ``<|...|>``
     token), which JSON can only escape as ``\\u007c``; for Mistral, its control words
     or any escape (they are letters and brackets, all of which may be escaped)."""
-    if b"|" in body or b"\\u007c" in body or b"\\u007C" in body:
+    if b"|" in body:
         return True
-    return mistral and (b"\\u" in body or any(h in body for h in _MISTRAL_HINTS))
+    escaped = b"\\u" in body
+    if escaped and (b"\\u007c" in body or b"\\u007C" in body):
+        return True
+    if not mistral:
+        return False
+    if escaped:
+        return True
+    # every Mistral control word ends with "]", which is rare in a line: look behind each
+    end = body.find(b"]")
+    while end >= 0:
+        if body.endswith(_MISTRAL_HINTS, 0, end + 1):
+            return True
+        end = body.find(b"]", end + 1)
+    return False
 
 
 def _special_tokens(obj: dict, body: bytes, fmt: str, mistral: bool) -> list[Finding]:
