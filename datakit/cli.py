@@ -13,6 +13,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from datakit import __version__
 
@@ -326,29 +327,48 @@ class Terminated(KeyboardInterrupt):
     temporary outputs, staging directories and worker pools are cleaned up."""
 
 
+_sigterm_handler: Any = None  # the handler main() installed, while it is installed
+
+
+def _sigterm_default_in_child() -> None:
+    """After a fork: a worker gets SIGTERM's default back. Its pool stops it with
+    SIGTERM, and a Python-level handler only runs between bytecodes: a worker blocked
+    in a C-level lock would never run it, and the pool's join would wait forever."""
+    import signal
+
+    if _sigterm_handler is not None and signal.getsignal(signal.SIGTERM) is _sigterm_handler:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _on_sigterm_unwind() -> Callable[[], object]:
     """Turn SIGTERM (``kill``, a CI timeout, a container stop) into :class:`Terminated`.
 
     Python's default for SIGTERM ends the process at once, leaving ``.part`` files and
-    staging directories behind. Forked worker processes inherit the handler but keep
-    the default behaviour: their pool stops them with SIGTERM. Returns the function
-    that puts the previous handler back."""
+    staging directories behind. Forked worker processes get the default back at once
+    (:func:`_sigterm_default_in_child`). Returns the function that puts the previous
+    handler back."""
     import signal
 
-    owner = os.getpid()
+    global _sigterm_handler
 
     def handler(signum: int, frame: object) -> None:
-        if os.getpid() != owner:  # a forked worker: die as it would have
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTERM)
-            return
         raise Terminated
 
     try:
         previous = signal.signal(signal.SIGTERM, handler)
     except ValueError:  # not the main thread (embedded use): leave it alone
         return lambda: None
-    return lambda: signal.signal(signal.SIGTERM, previous)
+    if not getattr(_on_sigterm_unwind, "hooked", False):
+        os.register_at_fork(after_in_child=_sigterm_default_in_child)
+        _on_sigterm_unwind.hooked = True  # type: ignore[attr-defined]
+    _sigterm_handler = handler
+
+    def restore() -> None:
+        global _sigterm_handler
+        _sigterm_handler = None
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore
 
 
 def main(argv: Sequence[str] | None = None) -> int:

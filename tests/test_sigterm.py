@@ -71,3 +71,28 @@ def test_sigterm_handler_is_put_back_after_main(tmp_path):
                    '{"role": "assistant", "content": "yo"}]}\n')
     assert main(["lint", str(src)]) == 0
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_forked_workers_get_the_default_sigterm_back():
+    """A pool stops its workers with SIGTERM; a Python handler inherited by a worker
+    blocked in a C-level lock would never run, and the pool's join would hang (seen
+    once in a benchmark). So a child forked while main() runs has SIGTERM's default."""
+    from datakit.cli import _on_sigterm_unwind
+
+    before = signal.getsignal(signal.SIGTERM)
+    restore = _on_sigterm_unwind()
+    try:
+        assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, before)
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: report and leave at once
+            os.write(w, b"default" if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+                     else b"inherited")
+            os._exit(0)
+        os.close(w)
+        os.waitpid(pid, 0)
+        assert os.read(r, 20) == b"default"
+        os.close(r)
+    finally:
+        restore()
+    assert signal.getsignal(signal.SIGTERM) is before

@@ -73,12 +73,9 @@ def _may_hold_special_tokens(body: bytes, mistral: bool) -> bool:
     or any escape (they are letters and brackets, all of which may be escaped)."""
     if b"|" in body:
         return True
-    escaped = b"\\u" in body
-    if escaped and (b"\\u007c" in body or b"\\u007C" in body):
-        return True
-    if not mistral:
-        return False
-    if escaped:
+    if not mistral:  # one more scan, and only lines with such an escape look further
+        return b"\\u007" in body and (b"\\u007c" in body or b"\\u007C" in body)
+    if b"\\u" in body:
         return True
     # every Mistral control word ends with "]", which is rare in a line: look behind each
     end = body.find(b"]")
