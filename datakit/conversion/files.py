@@ -688,6 +688,16 @@ def _progress(total: int | None, enabled: bool | None) -> Any:
     return Progress("convert", total, True)
 
 
+def _bar_total(sources: list[Source]) -> int | None:
+    """What the bar counts up to, in the bytes of lines read. A plain JSONL file's size
+    (or a zip member's uncompressed size) is that; a compressed, Parquet or JSON-array
+    file's size is not, so with any of those the bar shows no total (it showed 100 %
+    at once, then e.g. "5.2 MB/34.7 kB" for a .jsonl.gz)."""
+    if all(x.size is not None and (x.shardable or x.media is not None) for x in sources):
+        return sum(x.size for x in sources) or None
+    return None
+
+
 def convert_files(job: FileJob) -> ConversionSummary:
     s = job.settings
     if s.target not in M.CAPS:
@@ -724,8 +734,7 @@ def convert_files(job: FileJob) -> ConversionSummary:
     spool = None
     try:
         with open_sources(inputs) as sources:
-            known = [x.size for x in sources if x.size is not None]
-            bar = _progress(sum(known) if known else None, job.progress)
+            bar = _progress(_bar_total(sources), job.progress)
             out.open()
             if rej:
                 rej.open()
