@@ -78,6 +78,8 @@ def _add_lint(sub) -> None:
     p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
                    help="processes to use (default: all cores; env DATAKIT_WORKERS)")
     p.add_argument("--no-color", action="store_true", help="never use ANSI colours")
+    p.add_argument("--no-progress", action="store_true",
+                   help="never draw a progress bar (drawn on stderr only when it is a terminal)")
     p.set_defaults(handler=_cmd_lint)
 
 
@@ -170,6 +172,7 @@ def _cmd_lint(args) -> int:
         validation=args.validation,
         per_file=cfg.per_file,
         config=cfg,
+        progress=False if args.no_progress else None,
     )
     with stdin_spooled(args.paths) as (paths, spool):
         report = lint_paths(paths, opts)

@@ -31,6 +31,8 @@ def add_parsers(sub) -> None:
                         "(or [tool.datakit.prices]); datakit ships no prices")
     p.add_argument("--output-format", choices=("text", "json"), default="text")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="never draw a progress bar (drawn on stderr only when it is a terminal)")
     p.set_defaults(handler=run)
 
 
@@ -48,7 +50,8 @@ def run(args) -> int:
     with stdin_spooled(args.paths) as (paths, spool):
         try:
             s = stats(paths, target=args.target, format=args.format, epochs=args.epochs,
-                      price_per_million=args.price_per_million, workers=args.workers)
+                      price_per_million=args.price_per_million, workers=args.workers,
+                      progress=False if args.no_progress else None)
         except (StatsError, TokenizerUnavailable) as e:
             raise UsageError(shown_as_stdin(str(e), spool)) from None
         text = s.to_json() if args.output_format == "json" else s.render_text()

@@ -163,18 +163,21 @@ def _examples_in(part: _Batch) -> int:
 
 
 def _count_path(path: str, fmt: str, spec: str, workers: int) -> _Batch:
-    from datakit.linter.run import _pool
+    from datakit.linter.run import _bar, _pool
 
     total = _Batch()
     size = os.path.getsize(path) if not reader.is_compressed(path) else -1
     if workers > 1 and size >= PARALLEL_MIN_BYTES:
         parts = reader.shards(path, SHARD_BYTES)
         with _pool(min(workers, len(parts))) as pool:
-            for part in pool.imap(_count_shard, [(s, fmt, spec) for s in parts]):
+            for s, part in zip(parts, pool.imap(_count_shard, [(s, fmt, spec) for s in parts])):
                 _merge(total, part, total.lines, _examples_in(total))
+                _bar.tick(s.end - s.start)
         return total
     for batch in reader.iter_batches(reader.iter_lines(path)):
         _merge(total, _count_lines(batch, fmt, spec), total.lines, _examples_in(total))
+        if _bar.bar is not None:
+            _bar.tick(sum(map(len, batch)))
     return total
 
 
@@ -394,13 +397,14 @@ class Stats:
 
 def stats(source: Any, target: str | None = None, *, format: str = "auto",
           epochs: int | None = None, price_per_million: float | None = None,
-          workers: int | None = None) -> Stats:
+          workers: int | None = None, progress: bool | None = False) -> Stats:
     """Exact token statistics of ``source`` for ``target``.
 
     ``source``: a path, a list of paths, a list of dicts, a ``pandas.DataFrame`` or a
     ``datasets.Dataset``. ``target`` defaults to ``[tool.datakit] target`` or OpenAI's
     default model. ``price_per_million`` defaults to ``[tool.datakit.prices]`` for the
     target (model id, then provider); datakit ships no prices because they change.
+    ``progress``: a bar on stderr (``None``: when stderr is a terminal, as the CLI does).
     """
     from datakit import config as config_mod
     from datakit.linter.run import _chat_default, _head, default_workers, expand_paths, sniff
@@ -452,33 +456,39 @@ def stats(source: Any, target: str | None = None, *, format: str = "auto",
     counter.count({"messages": [{"role": "user", "content": "warm up"},
                                 {"role": "assistant", "content": "ok"}]})
     empty: list[str] = []
-    for label, lines in jobs:
-        head = lines[:64] if lines is not None else _head(label)
-        if not any(ln.strip().removeprefix(b"\xef\xbb\xbf").strip() for ln in head):
-            # an empty file has no format to recognise and nothing to count: say so, go on
-            empty.append(label)
-            continue
-        sn = sniff(head, format, _chat_default(spec))
-        if sn.not_jsonl:
-            what = reader.document_kind(next((ln for ln in head if ln.strip()), b""))
-            raise StatsError(f"{label}: the file holds {what}, not JSON Lines; convert it "
-                             f"first: datakit convert {label} --to FORMAT -o OUT.jsonl")
-        if sn.format is None:
-            raise StatsError(f"{label}: cannot recognise the format; pass format=/--format")
-        fmt_seen = fmt_seen or sn.format
-        if lines is None:
-            part = _count_path(label, sn.format, spec, workers)
-        else:
-            part = _Batch()
-            for batch in reader.iter_batches(iter(lines)):
-                _merge(part, _count_lines(batch, sn.format, spec), part.lines, _examples_in(part))
-        nbytes += part.bytes
-        exact = exact and part.exact
-        skipped += [(label, ln, why) for ln, why in part.skipped]
-        arr = np.array(part.rows, dtype=np.int64).reshape(-1, 5)
-        frames.append({
-            "path": label, "line": arr[:, 0], "example": arr[:, 1], "messages": arr[:, 2],
-            "tokens": arr[:, 3], "trained_tokens": arr[:, 4]})
+    from datakit.linter.run import _bar
+
+    _bar.start([label for label, lines in jobs if lines is None], progress, "stats")
+    try:
+        for label, lines in jobs:
+            head = lines[:64] if lines is not None else _head(label)
+            if not any(ln.strip().removeprefix(b"\xef\xbb\xbf").strip() for ln in head):
+                # an empty file has no format to recognise and nothing to count: say so, go on
+                empty.append(label)
+                continue
+            sn = sniff(head, format, _chat_default(spec))
+            if sn.not_jsonl:
+                what = reader.document_kind(next((ln for ln in head if ln.strip()), b""))
+                raise StatsError(f"{label}: the file holds {what}, not JSON Lines; convert it "
+                                 f"first: datakit convert {label} --to FORMAT -o OUT.jsonl")
+            if sn.format is None:
+                raise StatsError(f"{label}: cannot recognise the format; pass format=/--format")
+            fmt_seen = fmt_seen or sn.format
+            if lines is None:
+                part = _count_path(label, sn.format, spec, workers)
+            else:
+                part = _Batch()
+                for batch in reader.iter_batches(iter(lines)):
+                    _merge(part, _count_lines(batch, sn.format, spec), part.lines, _examples_in(part))
+            nbytes += part.bytes
+            exact = exact and part.exact
+            skipped += [(label, ln, why) for ln, why in part.skipped]
+            arr = np.array(part.rows, dtype=np.int64).reshape(-1, 5)
+            frames.append({
+                "path": label, "line": arr[:, 0], "example": arr[:, 1], "messages": arr[:, 2],
+                "tokens": arr[:, 3], "trained_tokens": arr[:, 4]})
+    finally:
+        _bar.close()
     if len(empty) == len(jobs):
         raise StatsError(f"nothing to count: {', '.join(empty)} "
                          f"{'is' if len(empty) == 1 else 'are'} empty")

@@ -159,17 +159,6 @@ def assert_no_bar(stderr: bytes) -> None:
     assert not re.search(rb"\[#+ *\]", stderr), stderr[:400]
 
 
-def _no_gap(cmd: str):
-    return pytest.param(cmd, id=cmd)
-
-
-def _gap(cmd: str):
-    # The brief asks for a bar on every long command; this one draws none yet. strict:
-    # once it does, the XPASS fails and the marker must go.
-    return pytest.param(cmd, id=cmd, marks=pytest.mark.xfail(
-        strict=True, reason=f"datakit {cmd} draws no progress bar on a terminal"))
-
-
 def _args(cmd: str, src: Path, tmp_path: Path) -> list[str]:
     return {
         "lint": ["lint", str(src)],
@@ -181,11 +170,10 @@ def _args(cmd: str, src: Path, tmp_path: Path) -> list[str]:
     }[cmd]
 
 
-WITH_BAR = ["convert", "split", "chunk"]
 ALL = ["lint", "convert", "split", "chunk", "stats"]
 
 
-@pytest.mark.parametrize("cmd", [_no_gap(c) if c in WITH_BAR else _gap(c) for c in ALL])
+@pytest.mark.parametrize("cmd", ALL)
 def test_progress_bar_on_a_terminal(cmd, big, tmp_path):
     code, received = run_on_tty(_args(cmd, big, tmp_path), tmp_path)
     assert code in (0, 1), received[-400:]  # lint exits 1 on findings
@@ -200,7 +188,8 @@ def test_no_progress_bar_on_a_pipe(cmd, big, tmp_path):
 
 
 @pytest.mark.parametrize("cmd,flag", [("convert", "--quiet"), ("split", "--no-progress"),
-                                      ("chunk", "--no-progress")])
+                                      ("chunk", "--no-progress"), ("lint", "--no-progress"),
+                                      ("stats", "--no-progress")])
 def test_opting_out_on_a_terminal(cmd, flag, big, tmp_path):
     code, received = run_on_tty([*_args(cmd, big, tmp_path), flag], tmp_path)
     assert code == 0, received[-400:]
@@ -215,7 +204,7 @@ def test_the_bar_shows_each_phase(big, tmp_path):
         assert re.search(rb"\r" + label + rb" \[#{30}\] 100\.0%[^\r\n]*\n", received), label
 
 
-@pytest.mark.parametrize("cmd", WITH_BAR)
+@pytest.mark.parametrize("cmd", ALL)
 def test_compressed_input_shows_bytes_without_a_false_total(cmd, big, tmp_path):
     # regression (convert): the total was the .gz file's size on disk while the bar
     # counted the bytes read from it, so it showed 100 % at once, then "5.2 MB/34.7 kB"
