@@ -263,6 +263,37 @@ def _cmd_targets(args) -> int:
     return EXIT_OK
 
 
+def _add_formats(sub) -> None:
+    p = sub.add_parser("formats", help="list the dataset formats, their schemas and sources")
+    p.add_argument("--output-format", choices=("text", "json"), default="text")
+    p.set_defaults(handler=_cmd_formats)
+
+
+def _cmd_formats(args) -> int:
+    from datakit import formats
+    from datakit.conversion.mapping import FORMAT_IDS
+    from datakit.rules import RULES
+
+    where = formats.schemas_dir()
+    rows = []
+    for f in sorted(formats.FORMATS.values(), key=lambda f: f.id):
+        rows.append({"id": f.id, "title": f.title, "container": f.container,
+                     "schema": str(where.joinpath(f"{f.id}.schema.json")), "source": f.source,
+                     "convert": f.id in FORMAT_IDS,
+                     "rules": sum(1 for r in RULES.values() if f.id in (r.formats or ()))})
+    if args.output_format == "json":
+        import json
+
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print(f"{'format':<20} {'file':<6} {'convert':<8} {'own rules':>9}  title (source)")
+    for r in rows:
+        print(f"{r['id']:<20} {r['container']:<6} {'yes' if r['convert'] else 'no':<8} "
+              f"{r['rules']:>9}  {r['title']} ({r['source']})")
+    print(f"\nUse: lint --format ID, convert --from ID --to ID. JSON Schemas: {where}")
+    return EXIT_OK
+
+
 class _Usage(Exception):
     pass
 
@@ -280,7 +311,8 @@ PLUGIN_COMMANDS = {
     "verify": "datakit.cli_chunk",
     "fix": "datakit.cli_fix",
 }
-BUILTIN_COMMANDS = {"lint": "_add_lint", "rules": "_add_rules", "targets": "_add_targets"}
+BUILTIN_COMMANDS = {"lint": "_add_lint", "rules": "_add_rules", "targets": "_add_targets",
+                    "formats": "_add_formats"}
 
 
 def _command_of(argv: Sequence[str] | None) -> str | None:
@@ -313,6 +345,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     _add_lint(sub)
     _add_rules(sub)
     _add_targets(sub)
+    _add_formats(sub)
     for name in PLUGINS:
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name).add_parsers(sub)
