@@ -14,7 +14,19 @@ HOOKS = [
         "description": "Check fine-tuning datasets against their format and provider limits.",
         "entry": "datakit lint",
         "language": "python",
-        "files": r"\.(jsonl|zip)$",
+        "files": r"\.jsonl(\.gz|\.zst|\.zstd)?$",
+        "require_serial": False,
+        "args": ["--output-format", "concise"],
+    },
+    {
+        # opt-in: a repository's other .zip files (releases, fixtures) are no datasets
+        "id": "datakit-lint-zip",
+        "name": "datakit lint (DashScope image zips)",
+        "description": "Check DashScope image-understanding datasets (.zip with a .jsonl "
+                       "and its images). Add it only where every committed .zip is one.",
+        "entry": "datakit lint",
+        "language": "python",
+        "files": r"\.zip$",
         "require_serial": False,
         "args": ["--output-format", "concise"],
     },

@@ -24,12 +24,25 @@ def test_hooks_file_is_generated_from_the_catalog():
 
 
 @pytest.mark.parametrize("path,matches", [
-    ("train.jsonl", True), ("data/openai/train.jsonl", True), ("images.zip", True),
+    ("train.jsonl", True), ("data/openai/train.jsonl", True), ("train.jsonl.gz", True),
+    ("train.jsonl.zst", True), ("images.zip", False), ("release-1.0.zip", False),
     ("notes.json", False), ("train.jsonl.bak", False), ("README.md", False),
 ])
 def test_hook_files_pattern(path, matches):
     pattern = HOOKS[0]["files"]
     assert bool(re.search(pattern, path)) is matches
+
+
+@pytest.mark.parametrize("path,matches", [
+    ("images.zip", True), ("data/vl/train.zip", True), ("train.jsonl", False),
+    ("archive.zip.bak", False),
+])
+def test_zip_hook_is_separate_and_opt_in(path, matches):
+    """A repository's other .zip files (releases, fixtures) must not fail every commit:
+    DashScope image zips have their own hook, added only where it applies."""
+    (zip_hook,) = [h for h in HOOKS if h["id"] == "datakit-lint-zip"]
+    assert bool(re.search(zip_hook["files"], path)) is matches
+    assert zip_hook["entry"] == HOOKS[0]["entry"]
 
 
 def _git(cwd, *args):
