@@ -65,6 +65,10 @@ class Message:
     extra: dict[str, Any] | None = None
     # ShareGPT encodes a function call as JSON text; kept to reproduce it byte for byte.
     source_text: str | None = None
+    # Where the message came from: a JSON pointer into the source line, and how the
+    # model's field names are spelled there (None: the same names; see conversion.pointers).
+    src: str | None = field(default=None, compare=False, repr=False)
+    src_fields: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def text(self) -> str:
         """The text of the content (text parts joined), '' when there is none."""
@@ -95,6 +99,8 @@ class Conversation:
     parallel_tool_calls: bool | None = None
     extra: dict[str, Any] | None = None
     layout: dict[str, Any] | None = None
+    # JSON pointers into the source line of the containers (messages, tools, ...).
+    src: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def system(self) -> str | None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from datakit.conversion import mapping as M
+from datakit.conversion import pointers as P
 from datakit.conversion.arguments import repair_arguments
 from datakit.conversion.ids import remap_tool_ids
 from datakit.model import ASSISTANT, IMAGE, SYSTEM, TEXT, TOOL, USER, Conversation, Message, Part
@@ -51,6 +52,15 @@ class Options:
 
 def _f(out: list[Finding], code: str, msg: str, ptr: str = "") -> None:
     out.append(Finding(code, msg, ptr))
+
+
+def _at(m: Message, i: int, rest: str = "") -> str:
+    """Where ``rest`` of message ``m`` (number ``i`` of the list being checked) is in the
+    source line; the model's address only for a message that has no source."""
+    ptr = P.message(m, rest)
+    if ptr is not None:
+        return ptr
+    return f"/messages/{i}/{rest}" if rest else f"/messages/{i}"
 
 
 def _is_url(ref: str) -> bool:
@@ -98,7 +108,8 @@ def _preference(conv: Conversation, caps: M.Caps, out: list[Finding]) -> bool:
             if conv.rejected is not None:
                 _f(out, "C008", "the example is a preference pair; the target is supervised, so "
                                 "the chosen answer becomes the last assistant turn and the "
-                                "rejected answer is dropped", "/rejected")
+                                "rejected answer is dropped",
+                   P.message(conv.rejected) or "/rejected")
             if conv.chosen is not None:
                 conv.messages.append(conv.chosen)
             conv.chosen = conv.rejected = None
@@ -109,7 +120,8 @@ def _preference(conv: Conversation, caps: M.Caps, out: list[Finding]) -> bool:
             rest = conv.messages[lead:]
             if len(rest) > 1:
                 _f(out, "C004", f"the prompt has {len(rest)} turns but the target takes a single "
-                                "user turn; the earlier turns are dropped", "/messages")
+                                "user turn; the earlier turns are dropped",
+                   P.container(conv, "messages"))
                 conv.messages[lead:] = rest[-1:]
         return True
     if caps.preference != "none":
@@ -129,7 +141,8 @@ def _tools(conv: Conversation, caps: M.Caps, out: list[Finding]) -> None:
         return
     what = [f"{n} {w}" for n, w in ((calls, "tool call(s)"), (results, "tool result(s)"),
                                     (defs, "tool definition(s)")) if n]
-    _f(out, "C001", f"the target cannot carry tools; {', '.join(what)} dropped", "/messages")
+    _f(out, "C001", f"the target cannot carry tools; {', '.join(what)} dropped",
+       P.container(conv, "messages"))
     kept = []
     for m in conv.messages:
         if m.role == TOOL:
@@ -153,13 +166,14 @@ def _tool_text(conv: Conversation, caps: M.Caps, out: list[Finding]) -> None:
     for i, m in enumerate(conv.messages):
         if m.tool_calls and m.has_text():
             _f(out, "C009", f"message {i} has text and tool calls; the target's tool-calling "
-                            "turn has no text, so the text is dropped", f"/messages/{i}/content")
+                            "turn has no text, so the text is dropped", _at(m, i, "content"))
             m.content = None
 
 
 def _weights(conv: Conversation, caps: M.Caps, out: list[Finding]) -> None:
     zero = []
-    for i, m in enumerate(_all(conv)):
+    msgs = _all(conv)
+    for i, m in enumerate(msgs):
         if m.weight is None:
             continue
         if caps.weight and m.role in (ASSISTANT, USER, SYSTEM, TOOL):
@@ -169,7 +183,7 @@ def _weights(conv: Conversation, caps: M.Caps, out: list[Finding]) -> None:
         m.weight = None  # weight 1 is every format's default: dropping it changes nothing
     if zero:
         _f(out, "C002", f"message(s) {', '.join(map(str, zero))} have weight 0 (not trained); the "
-                        "target trains every assistant turn", f"/messages/{zero[0]}/weight")
+                        "target trains every assistant turn", _at(msgs[zero[0]], zero[0], "weight"))
 
 
 def _names(conv: Conversation, caps: M.Caps, opts: Options, out: list[Finding]) -> None:
@@ -192,7 +206,7 @@ def _names(conv: Conversation, caps: M.Caps, opts: Options, out: list[Finding]) 
         if dropped or persona:
             _f(out, "C006", "the target has no participant names (only tool results are "
                             f"named); dropped: {_name_list(msgs, dropped, persona)}",
-               f"/messages/{dropped[0]}/name" if dropped else "")
+               _at(msgs[dropped[0]], dropped[0], "name") if dropped else "")
             for i in dropped:
                 msgs[i].name = None
             conv.user_name = conv.bot_name = None
@@ -203,7 +217,7 @@ def _names(conv: Conversation, caps: M.Caps, opts: Options, out: list[Finding]) 
         if dropped or persona:
             _f(out, "C006", f"the target has no participant names; dropped: "
                             f"{_name_list(msgs, dropped, persona)}",
-               f"/messages/{dropped[0]}/name" if dropped else "")
+               _at(msgs[dropped[0]], dropped[0], "name") if dropped else "")
             for i in dropped:
                 msgs[i].name = None
             conv.user_name = conv.bot_name = None
@@ -219,7 +233,7 @@ def _names(conv: Conversation, caps: M.Caps, opts: Options, out: list[Finding]) 
         lost = sorted((users - {user}) | (bots - {bot}) | (set(sys_names) - {bot}))
         if lost:
             _f(out, "C006", "the target has one user name and one bot name (role_meta); dropped: "
-                            + ", ".join(repr(n) for n in lost), "/messages")
+                            + ", ".join(repr(n) for n in lost), P.container(conv, "messages"))
         for m in msgs:
             m.name = None
         if user is None and bot is None:
@@ -257,7 +271,7 @@ def _names(conv: Conversation, caps: M.Caps, opts: Options, out: list[Finding]) 
 
 def _drop_name(m: Message, i: int, out: list[Finding]) -> None:
     _f(out, "C006", f"message {i} is a tool result named {m.name!r}; the target does not name "
-                    "tool results", f"/messages/{i}/name")
+                    "tool results", _at(m, i, "name"))
     m.name = None
 
 
@@ -286,7 +300,7 @@ def _media(conv: Conversation, caps: M.Caps, opts: Options, out: list[Finding]) 
             continue
         kept: list[Part] = []
         for j, p in enumerate(c):
-            ptr = f"/messages/{i}/content/{j}"
+            ptr = _at(m, i, f"content/{j}")
             if p.kind == TEXT:
                 if p.extra:
                     _f(out, "C005", f"text part keys {sorted(p.extra)} have no place in the target",
@@ -401,12 +415,12 @@ def _extras(conv: Conversation, caps: M.Caps, target: str, out: list[Finding]) -
         for i, m in enumerate(_all(conv)):
             if m.extra:
                 _f(out, "C005", f"message {i} keys {sorted(m.extra)} have no place in the target; "
-                                "dropped", f"/messages/{i}")
+                                "dropped", _at(m, i))
                 m.extra = None
     if conv.parallel_tool_calls is not None and target not in M.OPENAI_FAMILY:
         if conv.parallel_tool_calls is False:
             _f(out, "C005", "`parallel_tool_calls: false` has no equivalent in the target; dropped",
-               "/parallel_tool_calls")
+               P.container(conv, "parallel_tool_calls"))
         conv.parallel_tool_calls = None
 
 
@@ -436,7 +450,7 @@ def _top_collisions(conv: Conversation, target: str, out: list[Finding]) -> None
     clash = sorted(k for k in conv.extra if k in TARGET_COLUMNS[target])
     if clash:
         _f(out, "C005", f"top-level key(s) {clash} are the target's own keys, so the source's "
-                        "values cannot be carried; dropped", f"/{clash[0]}")
+                        "values cannot be carried; dropped", "/" + P.escape(clash[0]))
         conv.extra = {k: v for k, v in conv.extra.items() if k not in clash} or None
 
 
@@ -449,7 +463,7 @@ def _systems(conv: Conversation, caps: M.Caps, target: str, out: list[Finding]) 
         for i, m in enumerate(msgs):
             if m.role == SYSTEM and prev in (ASSISTANT, TOOL):
                 _f(out, "C003", f"message {i} is a system message after an {prev} turn, which the "
-                                "target does not allow; dropped", f"/messages/{i}")
+                                "target does not allow; dropped", _at(m, i))
                 continue
             kept.append(m)
             prev = m.role
@@ -461,17 +475,19 @@ def _systems(conv: Conversation, caps: M.Caps, target: str, out: list[Finding]) 
     late = [i for i in range(lead, len(msgs)) if msgs[i].role == SYSTEM]
     if late:
         _f(out, "C003", f"system message(s) {', '.join(map(str, late))} come after the first turn; "
-                        "the target has one leading system prompt; dropped", f"/messages/{late[0]}")
+                        "the target has one leading system prompt; dropped", _at(msgs[late[0]], late[0]))
         msgs[:] = [m for i, m in enumerate(msgs) if i < lead or m.role != SYSTEM]
     if lead > 1 and target not in M.MULTI_SYSTEM:
         joined = Message(SYSTEM, M.MERGE_JOIN.join(m.text() for m in msgs[:lead]),
                          name=msgs[0].name)
         names = {m.name for m in msgs[:lead]}
+        joined.src, joined.src_fields = msgs[0].src, msgs[0].src_fields
         if len(names) > 1:
             joined.name = None
+            k = next(k for k in range(lead) if msgs[k].name is not None)
             _f(out, "C006", "several named system prompts joined into one; their names are "
-                            "dropped", "/messages/0/name")
-        _f(out, "C052", f"{lead} leading system messages joined into one", "/messages/0")
+                            "dropped", _at(msgs[k], k, "name"))
+        _f(out, "C052", f"{lead} leading system messages joined into one", _at(msgs[0], 0))
         msgs[:lead] = [joined]
 
 
@@ -499,7 +515,7 @@ def _merge(conv: Conversation, out: list[Finding]) -> None:
         merged.append(m)
     if n:
         _f(out, "C052", f"{n} consecutive same-role turn(s) joined (--merge-consecutive)",
-           "/messages")
+           P.container(conv, "messages"))
         msgs[:] = merged
 
 
@@ -514,7 +530,7 @@ def _trim(conv: Conversation, caps: M.Caps, out: list[Finding]) -> None:
     if end < len(msgs) and any(m.role == want for m in msgs[:end]):
         roles = ", ".join(m.role for m in msgs[end:])
         _f(out, "C053", f"trailing turn(s) after the last {want} turn removed ({roles}) "
-                        "(--trim-trailing)", f"/messages/{end}")
+                        "(--trim-trailing)", _at(msgs[end], end))
         del msgs[end:]
 
 
@@ -533,14 +549,14 @@ def _order(conv: Conversation, caps: M.Caps, out: list[Finding]) -> bool:
                           "the target requires user and assistant turns to alternate" + (
                               " (--merge-consecutive joins them)" if m.role in (USER, ASSISTANT)
                               else "")
-                _f(out, "C023", msg, f"/messages/{i}/role")
+                _f(out, "C023", msg, _at(m, i, "role"))
                 return False
     want = {"assistant": ASSISTANT, "user": USER}.get(caps.last)
     if want is not None and body and body[-1][1].role != want:
         i, m = body[-1]
         hint = " (--trim-trailing removes it)" if any(x.role == want for _, x in body) else ""
         _f(out, "C024", f"the conversation ends on a {m.role} turn (message {i}); the target needs "
-                        f"a final {want} turn{hint}", f"/messages/{i}/role")
+                        f"a final {want} turn{hint}", _at(m, i, "role"))
         return False
     return True
 
@@ -571,7 +587,7 @@ def _answers(conv: Conversation, caps: M.Caps, out: list[Finding]) -> bool:
         if m.role == ASSISTANT and not m.tool_calls and _blank(m.content):
             _f(out, "C029", f"message {i} is an assistant turn with no text and no tool calls, "
                             "which the target rejects; write the answer or leave the example out",
-               f"/messages/{i}/content")
+               _at(m, i, "content"))
             return False
     return True
 
@@ -610,13 +626,13 @@ def _pair_tools(conv: Conversation, caps: M.Caps, out: list[Finding]) -> bool:
                 key = latest_by_id.get(m.tool_call_id)
                 if key is None:
                     _f(out, "C026", f"message {i} answers tool call {m.tool_call_id!r}, which no "
-                                    "earlier assistant turn made", f"/messages/{i}/tool_call_id")
+                                    "earlier assistant turn made", _at(m, i, "tool_call_id"))
                     return False
                 open_calls = [c for c in open_calls if call_key[id(c)] != key]
             else:
                 if not open_calls:
                     _f(out, "C026", f"message {i} is a tool result with no call left to answer",
-                       f"/messages/{i}")
+                       _at(m, i))
                     return False
                 key = call_key[id(open_calls.pop(0))]
             result_key[i] = key
@@ -642,7 +658,7 @@ def _pair_tools(conv: Conversation, caps: M.Caps, out: list[Finding]) -> bool:
     if changed:
         what = "generated (the source pairs calls by position)" if positional else \
             "remapped to the target's id pattern"
-        _f(out, "C050", f"{changed} tool-call id(s) {what}", "/messages")
+        _f(out, "C050", f"{changed} tool-call id(s) {what}", P.container(conv, "messages"))
     return True
 
 
@@ -659,7 +675,7 @@ def _groups(msgs: list[Message], call_key: dict[int, str], result_key: dict[int,
         _f(out, "C026", f"message {owner} makes {len(group or ())} tool call(s) but "
                         f"{len(answered)} result(s) follow {where}; the target needs a result "
                         "for every call before the conversation goes on",
-           f"/messages/{owner}/tool_calls")
+           _at(msgs[owner], owner, "tool_calls"))
         return False
 
     for i, m in enumerate(msgs):
@@ -667,12 +683,12 @@ def _groups(msgs: list[Message], call_key: dict[int, str], result_key: dict[int,
             key = result_key[i]
             if group is None:
                 _f(out, "C026", f"message {i} is a tool result that does not follow a "
-                                "tool-calling turn", f"/messages/{i}")
+                                "tool-calling turn", _at(m, i))
                 return False
             if key not in group or key in answered:
                 what = "a second result for" if key in answered else "the result of"
                 _f(out, "C026", f"message {i} is {what} a call that is not open in message "
-                                f"{owner}, which it follows", f"/messages/{i}/tool_call_id")
+                                f"{owner}, which it follows", _at(m, i, "tool_call_id"))
                 return False
             answered.add(key)
             continue
@@ -715,11 +731,11 @@ def _positional(conv: Conversation, call_key: dict[int, str], result_key: dict[i
             if block and sorted(answered) != sorted(order):
                 _f(out, "C026", f"message {i} makes {len(order)} tool call(s) answered by "
                                 f"{len(block)} result(s) right after it; the target pairs calls and "
-                                "results by position", f"/messages/{i}")
+                                "results by position", _at(m, i))
                 return False
             if not block and j < len(msgs):
                 _f(out, "C026", f"message {i} makes tool call(s) with no result after it; the "
-                                "target pairs calls and results by position", f"/messages/{i}")
+                                "target pairs calls and results by position", _at(m, i))
                 return False
             if answered != order[:len(answered)]:
                 rank = {k: n for n, k in enumerate(order)}
@@ -729,7 +745,7 @@ def _positional(conv: Conversation, call_key: dict[int, str], result_key: dict[i
             continue
         if m.role == TOOL:
             _f(out, "C026", f"message {i} is a tool result that does not follow the calls it "
-                            "answers", f"/messages/{i}")
+                            "answers", _at(m, i))
             return False
         i += 1
     for m in msgs:
@@ -737,7 +753,8 @@ def _positional(conv: Conversation, call_key: dict[int, str], result_key: dict[i
         for c in m.tool_calls or ():
             c.id = None
     if reordered:
-        _f(out, "C055", "tool results moved into the order of their calls", "/messages")
+        _f(out, "C055", "tool results moved into the order of their calls",
+           P.container(conv, "messages"))
     return True
 
 
@@ -745,7 +762,7 @@ def _arguments(conv: Conversation, out: list[Finding]) -> bool:
     ok = True
     for i, m in enumerate(_all(conv)):
         for j, c in enumerate(m.tool_calls or ()):
-            ptr = f"/messages/{i}/tool_calls/{j}/function/arguments"
+            ptr = _at(m, i, f"tool_calls/{j}/function/arguments")
             was_object = bool(c.extra and c.extra.pop("_object_arguments", None))
             if c.extra == {}:
                 c.extra = None
@@ -773,6 +790,7 @@ def _arguments(conv: Conversation, out: list[Finding]) -> bool:
 def _definitions(conv: Conversation, caps: M.Caps, target: str, out: list[Finding]) -> bool:
     tools = conv.tools
     completed = 0
+    where: list[int] | None = None  # source index of each kept definition
     if tools:
         fixed = []
         other = []
@@ -793,33 +811,37 @@ def _definitions(conv: Conversation, caps: M.Caps, target: str, out: list[Findin
                 completed += 1
             fixed.append(t)
         if other:
+            where = [j for j in range(len(tools)) if j not in other]
             kinds = sorted({str(tools[j].get("type")) for j in other})
             _f(out, "C001", f"{len(other)} tool definition(s) of type {', '.join(kinds)} dropped; "
-                            "the target's tools are functions only", f"/tools/{other[0]}")
+                            "the target's tools are functions only", P.tool(conv, other[0]))
         conv.tools = fixed or None
     if completed:
         _f(out, "C056", f"{completed} tool definition(s) completed (type wrapper or empty "
-                        "parameters added)", "/tools")
+                        "parameters added)", P.container(conv, "tools"))
     if caps.tool_ids != "none":  # OpenAI and Mistral lint every definition (T014, T016)
         for j, t in enumerate(conv.tools or ()):
             problem = _definition_problem(t)
             if problem is not None:
-                _f(out, "C027", f"tool definition {j} {problem}", f"/tools/{j}")
+                _f(out, "C027", f"tool definition {j} {problem}",
+                   P.tool(conv, where[j] if where is not None else j))
                 return False
-    called = [(i, c.name) for i, m in enumerate(conv.messages) for c in (m.tool_calls or ())]
-    for i, name in called:
+    called = [(m, i, j, c.name) for i, m in enumerate(conv.messages)
+              for j, c in enumerate(m.tool_calls or ())]
+    for m, i, j, name in called:
         if not _FN_NAME.fullmatch(name):
             _f(out, "C027", f"function name {name!r} does not match {M.FUNCTION_NAME_PATTERN}",
-               f"/messages/{i}/tool_calls")
+               _at(m, i, f"tool_calls/{j}/function/name"))
             return False
     if caps.tools_defined and called:
         defined = {t["function"].get("name") for t in conv.tools or ()
                    if isinstance(t.get("function"), dict)
                    and isinstance(t["function"].get("name"), str)}
-        missing = sorted({n for _, n in called} - defined)
+        missing = sorted({n for *_, n in called} - defined)
         if missing:
             _f(out, "C027", f"function(s) {', '.join(map(repr, missing))} are called but not "
-                            "defined in `tools`, which the target requires", "/tools")
+                            "defined in `tools`, which the target requires",
+               P.container(conv, "tools"))
             return False
     return True
 
@@ -900,7 +922,7 @@ def _split_parallel(conv: Conversation, out: list[Finding]) -> None:
         if len(calls) > 1 and len(results) == len(calls):
             for c, r in zip(calls, results):
                 new.append(Message(ASSISTANT, None, tool_calls=[c], name=m.name, weight=m.weight,
-                                   extra=m.extra))
+                                   extra=m.extra, src=m.src, src_fields=m.src_fields))
                 new.append(r)
             split += 1
             i = j
@@ -909,7 +931,8 @@ def _split_parallel(conv: Conversation, out: list[Finding]) -> None:
         i += 1
     if split:
         _f(out, "C058", f"{split} turn(s) of parallel tool calls written as one call/result pair "
-                        "per call (ShareGPT turns alternate)", "/messages")
+                        "per call (ShareGPT turns alternate)",
+           P.container(conv, "messages"))
         msgs[:] = new
 
 

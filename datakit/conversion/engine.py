@@ -107,6 +107,7 @@ def convert_object(obj: Any, settings: Settings, media: Media | None = None,
             if done is not None:  # exactly what the model gives, without building it
                 return Outcome("written", done[0], done[1], src)
     from datakit.conversion.adapt import adapt
+    from datakit.conversion.pointers import clamp
     from datakit.conversion.readers import ReadError, read
     from datakit.conversion.writers import write
 
@@ -117,6 +118,11 @@ def convert_object(obj: Any, settings: Settings, media: Media | None = None,
             "C020", f"not a valid {src} example: {e}", e.pointer)], src)
     findings = adapt(conv, settings.options(media, images_out) if media is not None or
                      images_out is not None else _options(settings))
+    for n, f in enumerate(findings):  # a field the source does not spell: its nearest object
+        if f.pointer:
+            ptr = clamp(obj, f.pointer)
+            if ptr != f.pointer:
+                findings[n] = f._replace(pointer=ptr)
     kinds = {kind(f.code) for f in findings}
     if "fatal" in kinds or ("loss" in kinds and settings.on_loss != "warn"):
         return Outcome("rejected", None, findings, src)

@@ -293,7 +293,7 @@ _NAMES_OK: set[str] = set()  # function names seen to match FUNCTION_NAME_PATTER
 @functools.lru_cache(maxsize=64)
 def _c050(n: int) -> Finding:
     return Finding("C050", f"{n} tool-call id(s) generated (the source pairs calls by position)",
-                   "/messages")
+                   f"/{M.SHAREGPT_KEYS['turns']}")
 
 
 FAST: dict[tuple[str, str], Callable[..., tuple[dict, list[Finding]] | None]] = {

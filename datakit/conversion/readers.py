@@ -20,6 +20,7 @@ import orjson
 
 from datakit.conversion import jsontext
 from datakit.conversion import mapping as M
+from datakit.conversion import pointers as P
 from datakit.model import (
     ASSISTANT,
     IMAGE,
@@ -151,6 +152,7 @@ def read_message(m: Any, ptr: str) -> Message:
     elif not isinstance(content, str):
         raise ReadError("`content` must be a string, a list of parts or null", f"{ptr}/content")
     msg = Message(role, content)
+    msg.src = ptr
     tc = m.get("tool_calls")
     if not _absent(tc):
         # An empty list says nothing; it is read as absent (documented normalisation).
@@ -162,6 +164,7 @@ def read_message(m: Any, ptr: str) -> Message:
         text, was_obj = args_text(fc.get("arguments", ""))
         call = ToolCall(fc["name"], text, None, "function",
                         {"_object_arguments": True} if was_obj else None)
+        msg.src_fields = {"_function_call": len(msg.tool_calls or ())}
         msg.tool_calls = (msg.tool_calls or []) + [call]
     tcid = m.get("tool_call_id")
     if not _absent(tcid):
@@ -207,11 +210,14 @@ def read_chat(obj: dict) -> Conversation:
     """openai, mistral, siliconflow, dashscope-sft and dashscope-sft-image lines."""
     conv = Conversation(_messages(obj, "messages", "/messages"))
     conv.tools = _tools(obj.get("tools"), "/tools")
+    conv.src = {"messages": "/messages", "tools": "/tools", "tools_n": len(conv.tools or ()),
+                "parallel_tool_calls": "/parallel_tool_calls"}
     fns = obj.get("functions")
     if not _absent(fns):  # legacy OpenAI function definitions
         if not isinstance(fns, list):
             raise ReadError("`functions` must be a list", "/functions")
         conv.tools = (conv.tools or []) + [{"type": "function", "function": f} for f in fns]
+        conv.src["functions"] = "/functions"
     _ptc(conv, obj.get("parallel_tool_calls"))
     conv.extra = _extra(obj, M.TOP_KEYS["chat"])
     return conv
@@ -236,6 +242,7 @@ def read_dashscope_dpo(obj: dict) -> Conversation:
     conv = Conversation(_messages(obj, "messages", "/messages"))
     conv.chosen = _single(obj.get("chosen"), "/chosen")
     conv.rejected = _single(obj.get("rejected"), "/rejected")
+    conv.src = {"messages": "/messages"}
     conv.extra = _extra(obj, M.TOP_KEYS["dashscope-dpo"])
     return conv
 
@@ -246,6 +253,9 @@ def read_openai_preference(obj: dict) -> Conversation:
         raise ReadError("`input` must be an object with `messages`", "/input")
     conv = Conversation(_messages(inp, "messages", "/input/messages"))
     conv.tools = _tools(inp.get("tools"), "/input/tools")
+    conv.src = {"messages": "/input/messages", "tools": "/input/tools",
+                "tools_n": len(conv.tools or ()),
+                "parallel_tool_calls": "/input/parallel_tool_calls"}
     _ptc(conv, inp.get("parallel_tool_calls"))
     in_extra = _extra(inp, {"messages", "tools", "parallel_tool_calls"})
     if in_extra:
@@ -273,6 +283,7 @@ def _minimax_messages(obj: dict, with_names: bool) -> list[Message]:
             raise ReadError(f"unknown sender_type {m.get('sender_type')!r}; expected USER or BOT",
                             f"{p}/sender_type")
         msg = Message(role, _str(m.get("text"), f"{p}/text", "`text`"))
+        msg.src, msg.src_fields = p, P.MINIMAX
         name = m.get("sender_name")
         if not _absent(name):
             msg.name = _str(name, f"{p}/sender_name", "`sender_name`")
@@ -283,9 +294,11 @@ def _minimax_messages(obj: dict, with_names: bool) -> list[Message]:
 
 def read_minimax(obj: dict) -> Conversation:
     conv = Conversation(_minimax_messages(obj, False))
+    conv.src = {"messages": "/messages"}
     prompt = obj.get("prompt")
     if not _absent(prompt):
-        conv.messages.insert(0, Message(SYSTEM, _str(prompt, "/prompt", "`prompt`")))
+        conv.messages.insert(0, Message(SYSTEM, _str(prompt, "/prompt", "`prompt`"),
+                                        src="/prompt", src_fields=P.SCALAR))
     rm = obj.get("role_meta")
     if not _absent(rm):
         if not isinstance(rm, dict):
@@ -303,6 +316,7 @@ def read_minimax(obj: dict) -> Conversation:
 
 def read_minimax_pro(obj: dict) -> Conversation:
     conv = Conversation(_minimax_messages(obj, True))
+    conv.src = {"messages": "/messages"}
     bs = obj.get("bot_setting")
     if not isinstance(bs, list):
         raise ReadError("`bot_setting` must be a list", "/bot_setting")
@@ -316,7 +330,8 @@ def read_minimax_pro(obj: dict) -> Conversation:
         if content == "" and len(bs) == 1:
             conv.bot_name = name  # a persona name without a persona text
             continue
-        systems.append(Message(SYSTEM, content, name=name, extra=_extra(b, {"bot_name", "content"})))
+        systems.append(Message(SYSTEM, content, name=name, extra=_extra(b, {"bot_name", "content"}),
+                               src=p, src_fields=P.BOT_SETTING))
     conv.messages[0:0] = systems
     conv.extra = _extra(obj, M.TOP_KEYS["minimax-pro"])
     return conv
@@ -356,7 +371,8 @@ def _unpack_results(msgs: list[Message]) -> list[Message]:
                 items = None
             if (isinstance(items, list) and len(items) == len(prev.tool_calls)
                     and all(isinstance(x, str) for x in items)):
-                out.extend(Message(TOOL, x, extra=m.extra) for x in items)
+                out.extend(Message(TOOL, x, extra=m.extra, src=m.src, src_fields=m.src_fields)
+                           for x in items)
                 continue
         out.append(m)
     return out
@@ -386,16 +402,19 @@ def read_sharegpt(obj: dict) -> Conversation:
                           source_text=value)
         else:
             msg = Message(role, value)
+        msg.src, msg.src_fields = f"/{k['turns']}/{i}", P.SHAREGPT
         if len(t) > 2:  # most turns hold exactly from/value
             msg.extra = _extra(t, turn_keys)
         msgs.append(msg)
     msgs = _unpack_results(msgs)
     conv = Conversation(msgs)
+    conv.src = {"messages": f"/{k['turns']}", "tools": f"/{k['tools']}"}
     if msgs and msgs[0].role == SYSTEM:
         conv.set_hint("sharegpt.system_turn", True)
     sys_text = obj.get(k["system"])
     if not _absent(sys_text):
-        msgs.insert(0, Message(SYSTEM, _str(sys_text, f"/{k['system']}", "`system`")))
+        msgs.insert(0, Message(SYSTEM, _str(sys_text, f"/{k['system']}", "`system`"),
+                               src=f"/{k['system']}", src_fields=P.SCALAR))
         conv.set_hint("sharegpt.system_key", True)
     tools = obj.get(k["tools"])
     if not _absent(tools):
@@ -411,6 +430,8 @@ def read_sharegpt(obj: dict) -> Conversation:
                                     f"/{k['tools']}") from None
         if isinstance(tools, dict):
             tools = [tools]
+        elif isinstance(raw, list):  # definitions one to one with the source list
+            conv.src["tools_n"] = len(raw)
         if not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools):
             raise ReadError("`tools` must be a list of function definitions", f"/{k['tools']}")
         conv.tools = [t if t.get("type") == "function" and isinstance(t.get("function"), dict)
@@ -431,7 +452,8 @@ def read_alpaca(obj: dict) -> Conversation:
     msgs: list[Message] = []
     sys_text = obj.get(k["system"])
     if not _absent(sys_text):
-        msgs.append(Message(SYSTEM, _str(sys_text, f"/{k['system']}", "`system`")))
+        msgs.append(Message(SYSTEM, _str(sys_text, f"/{k['system']}", "`system`"),
+                            src=f"/{k['system']}", src_fields=P.SCALAR))
     hist = obj.get(k["history"])
     if not _absent(hist):
         if not isinstance(hist, list):
@@ -442,12 +464,14 @@ def read_alpaca(obj: dict) -> Conversation:
                     or not all(isinstance(s, str) for s in pair)):
                 raise ReadError("a history item must be a [instruction, response] pair of strings",
                                 f"/{k['history']}/{i}")
-            msgs.append(Message(USER, pair[0]))
-            msgs.append(Message(ASSISTANT, pair[1]))
+            p = f"/{k['history']}/{i}"
+            msgs.append(Message(USER, pair[0], src=f"{p}/0", src_fields=P.SCALAR))
+            msgs.append(Message(ASSISTANT, pair[1], src=f"{p}/1", src_fields=P.SCALAR))
     query = instruction + M.ALPACA_JOIN + inp if inp else instruction
-    msgs.append(Message(USER, query))
-    msgs.append(Message(ASSISTANT, output))
+    msgs.append(Message(USER, query, src=f"/{k['instruction']}", src_fields=P.SCALAR))
+    msgs.append(Message(ASSISTANT, output, src=f"/{k['output']}", src_fields=P.SCALAR))
     conv = Conversation(msgs)
+    conv.src = {"messages": ""}  # Alpaca has no list of turns: the line itself
     conv.set_hint("alpaca.split", (instruction, inp, query, "input" in obj))
     if not _absent(hist):
         conv.set_hint("alpaca.history_key", True)
