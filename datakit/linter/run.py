@@ -230,10 +230,38 @@ def _lint_shard(args: tuple[reader.Shard, KernelConfig, int]) -> BatchResult:
     return lint_lines(lines, cfg, at_file_start=shard.start == 0, at_file_end=shard.end >= size)
 
 
+class _Selection:
+    """``--select``/``--ignore`` applied as diagnostics arrive from the kernel, so that an
+    ignored rule firing on every line of a large file is never held in memory (the
+    report would drop those diagnostics anyway). Off (keeps all) unless set."""
+
+    def __init__(self) -> None:
+        self.select: tuple[str, ...] = ()
+        self.ignore: tuple[str, ...] = ()
+        self.cache: dict[str, bool] = {}
+
+    def set(self, select: tuple[str, ...], ignore: tuple[str, ...]) -> None:
+        self.select, self.ignore, self.cache = tuple(select), tuple(ignore), {}
+
+    def keeps(self, code: str) -> bool:
+        keep = self.cache.get(code)
+        if keep is None:
+            keep = self.cache[code] = (
+                (not self.select or registry.matches(code, self.select))
+                and not (self.ignore and registry.matches(code, self.ignore)))
+        return keep
+
+
+_selection = _Selection()
+
+
 def _merge(total: BatchResult, part: BatchResult, line_off: int, ex_off: int) -> None:
     kept = total.diagnostics
     folded = total.folded
+    selective = bool(_selection.select or _selection.ignore)
     for d in part.diagnostics:
+        if selective and not _selection.keeps(d.code):
+            continue
         if d.line is not None:
             d.line += line_off
         if d.example is not None:
@@ -501,10 +529,12 @@ def lint_paths(paths: Iterable[str], opts: LintOptions) -> Report:
     done: list[tuple[FileResult, list[Diagnostic], BatchResult]] = []
     corrupt: list[reader.CorruptInput] = []
     _bar.start(files, opts.progress)
+    _selection.set(opts.select, opts.ignore)
     try:
         return _lint_paths(files, opts, done, corrupt)
     finally:
         _bar.close()
+        _selection.set((), ())
 
 
 def _lint_paths(files: list[str], opts: LintOptions, done: list, corrupt: list) -> Report:
