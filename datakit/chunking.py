@@ -68,7 +68,7 @@ from typing import Any
 
 from datakit import __version__, sources
 from datakit.io import reader
-from datakit.io.atomic import OutputExists, atomic_write, default_permissions
+from datakit.io.atomic import OutputExists, atomic_write, default_permissions, temp_name
 
 MODES = ("contiguous", "round-robin", "balanced")
 
@@ -469,8 +469,9 @@ def _chunk(source: Any, out_dir: str | os.PathLike, *, max_bytes: int | str | No
         if mode == "contiguous" and line_limit is None:
             # One pass, block by block: no per-line Python work (see _stream_contiguous).
             os.makedirs(out, exist_ok=True)
-            staging = tempfile.mkdtemp(prefix=f".{stem}.", suffix=".partial", dir=out)
+            staging = temp_name(out, f".{stem}.", ".partial")  # named first: see temp_name
             try:
+                os.mkdir(staging, 0o700)
                 s = _stream_contiguous(path, display, staging, byte_cap, progress)
                 names = _chunk_names(stem, len(s.infos))
                 for name in names:
@@ -554,8 +555,9 @@ def _chunk(source: Any, out_dir: str | os.PathLike, *, max_bytes: int | str | No
 
             # Pass 2: write into a staging directory, then move everything into place.
             os.makedirs(out, exist_ok=True)
-            staging = tempfile.mkdtemp(prefix=f".{stem}.", suffix=".partial", dir=out)
+            staging = temp_name(out, f".{stem}.", ".partial")
             try:
+                os.mkdir(staging, 0o700)
                 infos = _write_chunks(path, display, staging, names, plan, mode, byte_cap, line_cap,
                                       total, progress)
                 for name in names:

@@ -129,8 +129,11 @@ def stdin_spooled(paths: Sequence[str]):
     head = src.read(4)
     name = ("stdin.jsonl.gz" if head[:2] == b"\x1f\x8b" else
             "stdin.jsonl.zst" if head == b"\x28\xb5\x2f\xfd" else "stdin.jsonl")
-    folder = tempfile.mkdtemp(prefix="datakit-stdin-")
+    from datakit.io.atomic import temp_name
+
+    folder = temp_name(tempfile.gettempdir(), "datakit-stdin-")  # named first: see temp_name
     try:
+        os.mkdir(folder, 0o700)
         spool = os.path.join(folder, name)
         _spools.append(spool)
         with open(spool, "wb") as fh:

@@ -75,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from datakit.conversion.engine import Settings
     from datakit.conversion.files import FileJob, convert_files, is_dir_output
     from datakit.errors import UsageError
+    from datakit.io.atomic import temp_name
 
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1")
@@ -88,8 +89,9 @@ def run(args: argparse.Namespace) -> int:
     with stdin_spooled(args.inputs) as (inputs, _spool), contextlib.ExitStack() as stack:
         output = args.output
         if to_stdout:  # converted into a private file, then copied out if committed
-            folder = tempfile.mkdtemp(prefix="datakit-stdout-")
-            stack.callback(shutil.rmtree, folder, True)
+            folder = temp_name(tempfile.gettempdir(), "datakit-stdout-")
+            stack.callback(shutil.rmtree, folder, True)  # registered before it exists
+            os.mkdir(folder, 0o700)
             output = os.path.join(folder, "stdout.jsonl")
         job = FileJob(inputs, output, settings, args.output_format, args.rejects,
                       args.force, args.workers, False if args.quiet else None, _print_diag)

@@ -29,7 +29,6 @@ import io
 import lzma
 import multiprocessing
 import os
-import secrets
 import shutil
 import sys
 import tempfile
@@ -44,7 +43,7 @@ from datakit.conversion.engine import BatchOut, Settings, Tally, convert_lines
 from datakit.conversion.summary import ConversionSummary
 from datakit.diagnostics import Diagnostic
 from datakit.io import reader
-from datakit.io.atomic import OutputExists
+from datakit.io.atomic import OutputExists, temp_name
 from datakit.rules import registry
 
 BATCH_BYTES = 2 << 20
@@ -409,8 +408,10 @@ class _Out:
     def open(self) -> None:
         d = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(d, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{os.path.basename(self.path)}.", suffix=".part",
-                                        dir=d)
+        # Named before it exists, so that an interrupt at any instant leaves discard() the
+        # name to remove (mkstemp's result could be lost as it returns).
+        self.tmp = temp_name(d, f".{os.path.basename(self.path)}.", ".part")
+        fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         self.raw = os.fdopen(fd, "wb", buffering=1 << 20)
         if self.kind == "jsonl" and self.path.endswith(".gz"):
             self.fh = gzip.GzipFile(fileobj=self.raw, mode="wb", mtime=0)
@@ -744,8 +745,8 @@ def convert_files(job: FileJob) -> ConversionSummary:
             if pool is not None:
                 # Named before it exists, so that an interrupt at any instant leaves the
                 # finally below a name to remove (mkdtemp's result could be lost).
-                spool = os.path.join(os.path.dirname(os.path.abspath(job.output)),
-                                     f".datakit-convert-{secrets.token_hex(6)}")
+                spool = temp_name(os.path.dirname(os.path.abspath(job.output)),
+                                  ".datakit-convert-")
                 os.mkdir(spool, 0o700)
             images = out.images if kind_ == "zip" else None
             for src in sources:

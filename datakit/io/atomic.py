@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -50,6 +49,27 @@ def default_permissions(*paths: str) -> None:
             os.chmod(p, mode)
 
 
+def temp_name(directory: str, prefix: str = "", suffix: str = "") -> str:
+    """A fresh random path in ``directory``, not yet created. Name first, create second
+    (``os.open(..., O_EXCL)`` / ``os.mkdir``): a caller that keeps the name before the
+    file exists can remove it whenever an interrupt lands, which ``mkstemp`` and
+    ``mkdtemp`` do not allow (their result is lost if the interrupt comes as they
+    return)."""
+    import secrets
+
+    return os.path.join(directory, f"{prefix}{secrets.token_hex(6)}{suffix}")
+
+
+def create_temp_file(directory: str, prefix: str = "", suffix: str = "") -> tuple[int, str]:
+    """``(fd, path)`` of a new private file, like ``mkstemp``; see :func:`temp_name`."""
+    while True:
+        name = temp_name(directory, prefix, suffix)
+        try:
+            return os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), name
+        except FileExistsError:
+            continue
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[BinaryIO]:
     """Open ``path`` for binary writing through a temporary file in the same directory."""
@@ -58,8 +78,10 @@ def atomic_write(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator
         raise OutputExists(f"{dest} exists (use --force to overwrite)")
     directory = os.path.dirname(os.path.abspath(dest))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(dest)}.", suffix=".part", dir=directory)
+    tmp = ""
     try:
+        tmp = temp_name(directory, f".{os.path.basename(dest)}.", ".part")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
             yield fh
             fh.flush()
@@ -68,6 +90,7 @@ def atomic_write(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator
             os.fsync(fh.fileno())
         os.replace(tmp, dest)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        if tmp:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
         raise
