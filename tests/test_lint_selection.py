@@ -76,3 +76,18 @@ def test_an_ignored_rule_on_every_line_is_not_held(tmp_path):
     assert report["files"][0]["examples"] == 400_000
     # the digests for duplicates (24 bytes a line) are the only growth: ~7 MB here
     assert on_large < on_small + 25_000, (on_small, on_large)  # KiB
+
+
+def test_threads_linting_at_once_keep_their_own_selection(tmp_path):
+    """The early selection is per thread: two lints at once, one ignoring R012 and one
+    not, each get the report they asked for."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    src = tmp_path / "d.jsonl"
+    _mixed(src)
+    alone = {ig: datakit.lint(src, ignore=ig, workers=1).to_dict() for ig in ((), ("R012",))}
+    with ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(lambda ig: (ig, datakit.lint(src, ignore=ig, workers=1).to_dict()),
+                             [(), ("R012",)] * 6))
+    for ig, got in runs:
+        assert got == alone[ig]

@@ -12,6 +12,7 @@ import glob
 import io
 import os
 import sys
+import threading
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -66,9 +67,10 @@ class LintOptions:
     progress: bool | None = False
 
 
-class _Bar:
+class _Bar(threading.local):
     """Lint's progress bar: bytes of the inputs linted so far (total known when every
-    input is a plain file). A no-op unless enabled, so the hot path pays nothing."""
+    input is a plain file). A no-op unless enabled, so the hot path pays nothing.
+    Per thread: lint runs in the calling thread, and threads may lint at once."""
 
     def __init__(self) -> None:
         self.bar: Any = None
@@ -230,10 +232,11 @@ def _lint_shard(args: tuple[reader.Shard, KernelConfig, int]) -> BatchResult:
     return lint_lines(lines, cfg, at_file_start=shard.start == 0, at_file_end=shard.end >= size)
 
 
-class _Selection:
+class _Selection(threading.local):
     """``--select``/``--ignore`` applied as diagnostics arrive from the kernel, so that an
     ignored rule firing on every line of a large file is never held in memory (the
-    report would drop those diagnostics anyway). Off (keeps all) unless set."""
+    report would drop those diagnostics anyway). Off (keeps all) unless set. Per
+    thread, like :class:`_Bar`."""
 
     def __init__(self) -> None:
         self.select: tuple[str, ...] = ()
