@@ -44,10 +44,11 @@ def test_early_selection_gives_the_same_report(tmp_path, select, ignore, monkeyp
     assert early.diagnostics  # the cases keep something to compare
 
 
-def test_an_ignored_rule_on_every_line_is_not_held(tmp_path):
-    """With --ignore R012, linting lines that each raise R012 peaks the same on 400,000
-    lines as on 100,000: only one read batch of them exists at a time (holding them all
-    took ~530 bytes each, ~160 MB more on the larger file)."""
+@pytest.mark.parametrize("flags", [("--ignore", "R012"), ("--max-per-rule", "10")])
+def test_a_rule_on_every_line_is_not_held_when_the_report_cannot_show_it(tmp_path, flags):
+    """With --ignore R012 (or --max-per-rule 10), linting lines that each raise R012 peaks
+    the same on 400,000 lines as on 100,000: only one read batch of them exists at a time
+    (holding them all took ~530 bytes each, ~160 MB more on the larger file)."""
     def write(path, n):
         with open(path, "w") as fh:
             fh.writelines(json.dumps({"messages": [{"role": "user", "content": f"q{i}"},
@@ -64,7 +65,7 @@ def test_an_ignored_rule_on_every_line_is_not_held(tmp_path):
 
     def peak_kib(src):
         r = subprocess.run([sys.executable, "-c", script, "lint", str(src), "--workers", "1",
-                            "--ignore", "R012", "--output-format", "json",
+                            *flags, "--output-format", "json",
                             "--output-file", str(tmp_path / "r.json")],
                            capture_output=True, text=True, check=False, timeout=300)
         assert r.returncode in (0, 1), r.stderr
@@ -72,8 +73,12 @@ def test_an_ignored_rule_on_every_line_is_not_held(tmp_path):
 
     on_small, on_large = peak_kib(small), peak_kib(large)
     report = json.loads((tmp_path / "r.json").read_text())
-    assert report["summary"]["warnings"] == 0 and report["diagnostics"] == []
     assert report["files"][0]["examples"] == 400_000
+    if flags[0] == "--ignore":
+        assert report["summary"]["warnings"] == 0 and report["diagnostics"] == []
+    else:  # every one counted, ten shown
+        assert report["summary"]["warnings"] == 400_000
+        assert len(report["diagnostics"]) == 10 and report["summary"]["hidden"] == 399_990
     # the digests for duplicates (24 bytes a line) are the only growth: ~7 MB here
     assert on_large < on_small + 25_000, (on_small, on_large)  # KiB
 
@@ -91,3 +96,37 @@ def test_threads_linting_at_once_keep_their_own_selection(tmp_path):
                              [(), ("R012",)] * 6))
     for ig, got in runs:
         assert got == alone[ig]
+
+
+def _late_only(monkeypatch):
+    """Make the engine keep everything: select/ignore/--max-per-rule only in the report."""
+    real = run._Selection.set
+    monkeypatch.setattr(run._Selection, "set", lambda self, s, i, cap=None: real(self, (), ()))
+
+
+@pytest.mark.parametrize("cap", [0, 1, 2, 7, 40])
+@pytest.mark.parametrize("ignore", [(), ("J005",)])
+def test_max_per_rule_while_merging_gives_the_same_report(tmp_path, cap, ignore, monkeypatch):
+    a, b, val = tmp_path / "a.jsonl", tmp_path / "b.jsonl", tmp_path / "val.jsonl"
+    _mixed(a)
+    _mixed(b)
+    val.write_text("".join(json.dumps(GOOD) + "\n" for _ in range(3)) + "{bad\n")
+    args = {"ignore": ignore, "max_per_rule": cap, "workers": 1, "validation": val}
+    early = datakit.lint([a, b], **args).to_dict()
+    _late_only(monkeypatch)
+    late = datakit.lint([a, b], **args).to_dict()
+    assert early == late
+    assert early["diagnostics"] or cap == 0
+
+
+def test_max_per_rule_while_merging_with_sharded_workers(tmp_path, monkeypatch):
+    src = tmp_path / "big.jsonl"
+    with open(src, "w") as fh:  # over PARALLEL_MIN_BYTES: sharded over 2 workers
+        fh.writelines((json.dumps(EMPTY_ANSWER) if i % 3 else '{"messages": 1, "pad": "%s"}'
+                       % ("x" * 40)) + "\n" for i in range(140_000))
+    assert src.stat().st_size > run.PARALLEL_MIN_BYTES
+    early = datakit.lint(src, max_per_rule=5, workers=2).to_dict()
+    _late_only(monkeypatch)
+    late = datakit.lint(src, max_per_rule=5, workers=2).to_dict()
+    assert early == late
+    assert early["summary"]["hidden"] > 100_000

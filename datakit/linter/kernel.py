@@ -196,6 +196,11 @@ class BatchResult:
     folded: dict[str, Diagnostic] = field(default_factory=dict)
     stats: list[Any] = field(default_factory=list)  # per-example target data (length checks)
     unchecked: int = 0  # lines of a not-JSONL file that are pieces of a multi-line value
+    # run.py's engine under --max-per-rule: (code, severity) -> diagnostics not kept (the
+    # report could never show them; they are still counted), and per code the number
+    # kept and the line of the last one kept
+    capped: Counter = field(default_factory=Counter)
+    kept_codes: dict[str, list[int]] = field(default_factory=dict)
 
 
 def _column_of_byte(body: bytes, byte_index: int) -> int:

@@ -243,8 +243,12 @@ class _Selection(threading.local):
         self.ignore: tuple[str, ...] = ()
         self.cache: dict[str, bool] = {}
 
-    def set(self, select: tuple[str, ...], ignore: tuple[str, ...]) -> None:
+    cap: int | None = None  # --max-per-rule: more of one code per file is never shown
+
+    def set(self, select: tuple[str, ...], ignore: tuple[str, ...],
+            cap: int | None = None) -> None:
         self.select, self.ignore, self.cache = tuple(select), tuple(ignore), {}
+        self.cap = cap
 
     def keeps(self, code: str) -> bool:
         keep = self.cache.get(code)
@@ -262,6 +266,7 @@ def _merge(total: BatchResult, part: BatchResult, line_off: int, ex_off: int) ->
     kept = total.diagnostics
     folded = total.folded
     selective = bool(_selection.select or _selection.ignore)
+    cap = _selection.cap
     for d in part.diagnostics:
         if selective and not _selection.keeps(d.code):
             continue
@@ -277,7 +282,19 @@ def _merge(total: BatchResult, part: BatchResult, line_off: int, ex_off: int) ->
                 first.extra[_FOLDED] = first.extra.get(_FOLDED, 0) + 1
                 continue
             folded[d.code] = d
+        elif cap is not None and d.line is not None:
+            # --max-per-rule: the report shows at most ``cap`` of a code, in line order, so
+            # a later one of this file (after the ties on the cap's line) is only counted
+            seen = total.kept_codes.get(d.code)
+            if seen is None:
+                seen = total.kept_codes[d.code] = [0, 0]
+            if seen[0] >= cap and d.line != seen[1]:
+                total.capped[(d.code, d.severity)] += 1
+                continue
+            seen[0] += 1
+            seen[1] = d.line
         kept.append(d)
+    total.capped.update(part.capped)
     total.digests.add(part.digests, line_off, ex_off)
     total.stats.extend(part.stats)
     total.lines += part.lines
@@ -491,10 +508,14 @@ def _collapse(diags: list[Diagnostic]) -> list[Diagnostic]:
     return out
 
 
-def build_report(per_file: list[tuple[FileResult, list[Diagnostic]]], opts: LintOptions) -> Report:
+def build_report(per_file: list[tuple[FileResult, list[Diagnostic]]], opts: LintOptions,
+                 capped: list[Counter] | None = None) -> Report:
+    """The report of every file's diagnostics: select/ignore, counts, --max-per-rule.
+    ``capped`` (per file, as ``per_file``): (code, severity) -> diagnostics the engine
+    counted without keeping them (beyond --max-per-rule), counted here as hidden."""
     report = Report()
     per_rule: Counter = Counter()
-    for fr, diags in per_file:
+    for i, (fr, diags) in enumerate(per_file):
         diags = _collapse(diags)
         diags.sort(key=lambda d: (d.line or 0, d.column or 0, d.code))
         for d in diags:
@@ -516,6 +537,17 @@ def build_report(per_file: list[tuple[FileResult, list[Diagnostic]]], opts: Lint
                 report.hidden[d.code] += 1
                 continue
             report.diagnostics.append(d)
+        # after the file's own: they come later in line order than every kept one
+        for (code, sev), n in (capped[i] if capped else Counter()).items():
+            report.counts[code] += n
+            report.hidden[code] += n
+            per_rule[code] += n
+            if sev is Severity.ERROR:
+                fr.errors += n
+            elif sev is Severity.WARNING:
+                fr.warnings += n
+            else:
+                fr.infos += n
         report.files.append(fr)
     return report
 
@@ -532,7 +564,7 @@ def lint_paths(paths: Iterable[str], opts: LintOptions) -> Report:
     done: list[tuple[FileResult, list[Diagnostic], BatchResult]] = []
     corrupt: list[reader.CorruptInput] = []
     _bar.start(files, opts.progress)
-    _selection.set(opts.select, opts.ignore)
+    _selection.set(opts.select, opts.ignore, opts.max_per_rule)
     try:
         return _lint_paths(files, opts, done, corrupt)
     finally:
@@ -593,7 +625,8 @@ def _lint_paths(files: list[str], opts: LintOptions, done: list, corrupt: list) 
             for fr, _ in train:
                 val[1].extend(d for d in group_leaks(fr.path, opts.validation)
                               if d.line not in exact and "exact copy" not in d.message)
-    return build_report([(fr, diags) for fr, diags, _ in done], opts)
+    return build_report([(fr, diags) for fr, diags, _ in done], opts,
+                        [res.capped for _, _, res in done])
 
 
 __all__ = [
