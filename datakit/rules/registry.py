@@ -11,6 +11,7 @@ exactly one place.
 from __future__ import annotations
 
 import difflib
+import sys
 import textwrap
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -144,12 +145,14 @@ def diagnostic(
         code=f.code,
         name=rule.name,
         severity=f.severity or rule.severity,
-        message=f.message,
+        # interned: a rule that fires on many lines often says the same thing at the same
+        # place, and a report may hold millions of these (one shared string each, then)
+        message=sys.intern(f.message),
         path=path,
         line=line,
         column=f.column,
         example=example,
-        pointer=f.pointer,
+        pointer=sys.intern(f.pointer),
         fix=rule.fix,
     )
 
