@@ -315,3 +315,23 @@ def other_lines(draw) -> tuple[str, dict]:
 def test_generated_minimax_and_alpaca_pointers_resolve(case, target):
     fmt, obj = case
     _check_resolves(obj, fmt, target)
+
+
+@pytest.mark.parametrize("src,target,obj,code,words,ptr", [
+    # the system key comes first in the model: the text's number is still the line's
+    ("sharegpt", "mistral", {"system": "s", "conversations": [
+        {"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"},
+        {"from": "observation", "value": "x"}, {"from": "gpt", "value": "ok"}]},
+     "C026", "message 2 is a tool result", "/conversations/2"),
+    ("alpaca", "mistral", {"instruction": "i", "output": "o", "history": [["a", ""]]},
+     "C029", "history pair 0 (response) is an assistant turn", "/history/0/1"),
+    ("openai-preference", "openai-preference", {
+        "input": {"messages": [{"role": "user", "content": "q"}]},
+        "preferred_output": [{"role": "assistant", "content": "a", "weight": 0}],
+        "non_preferred_output": [{"role": "assistant", "content": "b"}]},
+     "C002", "weight 0 (not trained) on the preferred answer", "/preferred_output/0/weight"),
+])
+def test_diagnostic_texts_name_messages_as_the_pointer_does(src, target, obj, code, words, ptr):
+    found = [f for f in _findings(obj, src, target) if f.code == code]
+    assert found, [f.code for f in _findings(obj, src, target)]
+    assert words in found[0].message and found[0].pointer == ptr, found[0]

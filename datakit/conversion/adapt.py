@@ -165,7 +165,7 @@ def _tool_text(conv: Conversation, caps: M.Caps, out: list[Finding]) -> None:
         return
     for i, m in enumerate(conv.messages):
         if m.tool_calls and m.has_text():
-            _f(out, "C009", f"message {i} has text and tool calls; the target's tool-calling "
+            _f(out, "C009", f"{P.label(m, i)} has text and tool calls; the target's tool-calling "
                             "turn has no text, so the text is dropped", _at(m, i, "content"))
             m.content = None
 
@@ -182,7 +182,7 @@ def _weights(conv: Conversation, caps: M.Caps, out: list[Finding]) -> None:
             zero.append(i)
         m.weight = None  # weight 1 is every format's default: dropping it changes nothing
     if zero:
-        _f(out, "C002", f"message(s) {', '.join(map(str, zero))} have weight 0 (not trained); the "
+        _f(out, "C002", f"weight 0 (not trained) on {', '.join(P.label(msgs[k], k) for k in zero)}; the "
                         "target trains every assistant turn", _at(msgs[zero[0]], zero[0], "weight"))
 
 
@@ -270,7 +270,7 @@ def _names(conv: Conversation, caps: M.Caps, opts: Options, out: list[Finding]) 
 
 
 def _drop_name(m: Message, i: int, out: list[Finding]) -> None:
-    _f(out, "C006", f"message {i} is a tool result named {m.name!r}; the target does not name "
+    _f(out, "C006", f"{P.label(m, i)} is a tool result named {m.name!r}; the target does not name "
                     "tool results", _at(m, i, "name"))
     m.name = None
 
@@ -312,13 +312,13 @@ def _media(conv: Conversation, caps: M.Caps, opts: Options, out: list[Finding]) 
                 if opts.target in M.OPENAI_FAMILY and m.role == ASSISTANT and p.kind == "refusal":
                     kept.append(p)  # OpenAI's refusal part
                     continue
-                _f(out, "C007", f"message {i} has a {p.kind!r} part the target cannot carry; "
+                _f(out, "C007", f"{P.label(m, i)} has a {p.kind!r} part the target cannot carry; "
                                 "dropped", ptr)
                 continue
             if caps.images == "none" or m.role != USER:
                 why = "carries text only" if caps.images == "none" else \
                     f"allows images in user messages only (this is a {m.role} message)"
-                _f(out, "C007", f"message {i} has an image; the target {why}; dropped", ptr)
+                _f(out, "C007", f"{P.label(m, i)} has an image; the target {why}; dropped", ptr)
                 continue
             ref = p.value or ""
             if caps.images == "url":
@@ -414,7 +414,7 @@ def _extras(conv: Conversation, caps: M.Caps, target: str, out: list[Finding]) -
     if not caps.msg_extra:
         for i, m in enumerate(_all(conv)):
             if m.extra:
-                _f(out, "C005", f"message {i} keys {sorted(m.extra)} have no place in the target; "
+                _f(out, "C005", f"{P.label(m, i)} keys {sorted(m.extra)} have no place in the target; "
                                 "dropped", _at(m, i))
                 m.extra = None
     if conv.parallel_tool_calls is not None and target not in M.OPENAI_FAMILY:
@@ -462,7 +462,7 @@ def _systems(conv: Conversation, caps: M.Caps, target: str, out: list[Finding]) 
         kept, prev = [], None
         for i, m in enumerate(msgs):
             if m.role == SYSTEM and prev in (ASSISTANT, TOOL):
-                _f(out, "C003", f"message {i} is a system message after an {prev} turn, which the "
+                _f(out, "C003", f"{P.label(m, i)} is a system message after an {prev} turn, which the "
                                 "target does not allow; dropped", _at(m, i))
                 continue
             kept.append(m)
@@ -474,7 +474,8 @@ def _systems(conv: Conversation, caps: M.Caps, target: str, out: list[Finding]) 
         lead += 1
     late = [i for i in range(lead, len(msgs)) if msgs[i].role == SYSTEM]
     if late:
-        _f(out, "C003", f"system message(s) {', '.join(map(str, late))} come after the first turn; "
+        _f(out, "C003", f"system message(s) after the first turn "
+                        f"({', '.join(P.label(msgs[k], k) for k in late)}); "
                         "the target has one leading system prompt; dropped", _at(msgs[late[0]], late[0]))
         msgs[:] = [m for i, m in enumerate(msgs) if i < lead or m.role != SYSTEM]
     if lead > 1 and target not in M.MULTI_SYSTEM:
@@ -542,10 +543,10 @@ def _order(conv: Conversation, caps: M.Caps, out: list[Finding]) -> bool:
         for k, (i, m) in enumerate(body):
             if slot(m.role) != k % 2:
                 if k == 0:
-                    msg = f"the conversation starts with {m.role} (message {i}); the target " \
+                    msg = f"the conversation starts with {m.role} ({P.label(m, i)}); the target " \
                           "starts with a user turn"
                 else:
-                    msg = f"message {i} ({m.role}) follows another {body[k - 1][1].role} turn; " \
+                    msg = f"{P.label(m, i)} ({m.role}) follows another {body[k - 1][1].role} turn; " \
                           "the target requires user and assistant turns to alternate" + (
                               " (--merge-consecutive joins them)" if m.role in (USER, ASSISTANT)
                               else "")
@@ -555,7 +556,7 @@ def _order(conv: Conversation, caps: M.Caps, out: list[Finding]) -> bool:
     if want is not None and body and body[-1][1].role != want:
         i, m = body[-1]
         hint = " (--trim-trailing removes it)" if any(x.role == want for _, x in body) else ""
-        _f(out, "C024", f"the conversation ends on a {m.role} turn (message {i}); the target needs "
+        _f(out, "C024", f"the conversation ends on a {m.role} turn ({P.label(m, i)}); the target needs "
                         f"a final {want} turn{hint}", _at(m, i, "role"))
         return False
     return True
@@ -585,7 +586,7 @@ def _answers(conv: Conversation, caps: M.Caps, out: list[Finding]) -> bool:
         return True
     for i, m in enumerate(conv.messages):
         if m.role == ASSISTANT and not m.tool_calls and _blank(m.content):
-            _f(out, "C029", f"message {i} is an assistant turn with no text and no tool calls, "
+            _f(out, "C029", f"{P.label(m, i)} is an assistant turn with no text and no tool calls, "
                             "which the target rejects; write the answer or leave the example out",
                _at(m, i, "content"))
             return False
@@ -625,13 +626,13 @@ def _pair_tools(conv: Conversation, caps: M.Caps, out: list[Finding]) -> bool:
             if m.tool_call_id is not None:
                 key = latest_by_id.get(m.tool_call_id)
                 if key is None:
-                    _f(out, "C026", f"message {i} answers tool call {m.tool_call_id!r}, which no "
+                    _f(out, "C026", f"{P.label(m, i)} answers tool call {m.tool_call_id!r}, which no "
                                     "earlier assistant turn made", _at(m, i, "tool_call_id"))
                     return False
                 open_calls = [c for c in open_calls if call_key[id(c)] != key]
             else:
                 if not open_calls:
-                    _f(out, "C026", f"message {i} is a tool result with no call left to answer",
+                    _f(out, "C026", f"{P.label(m, i)} is a tool result with no call left to answer",
                        _at(m, i))
                     return False
                 key = call_key[id(open_calls.pop(0))]
@@ -672,7 +673,7 @@ def _groups(msgs: list[Message], call_key: dict[int, str], result_key: dict[int,
     answered: set[str] = set()
 
     def unanswered(where: str) -> bool:
-        _f(out, "C026", f"message {owner} makes {len(group or ())} tool call(s) but "
+        _f(out, "C026", f"{P.label(msgs[owner], owner)} makes {len(group or ())} tool call(s) but "
                         f"{len(answered)} result(s) follow {where}; the target needs a result "
                         "for every call before the conversation goes on",
            _at(msgs[owner], owner, "tool_calls"))
@@ -682,18 +683,18 @@ def _groups(msgs: list[Message], call_key: dict[int, str], result_key: dict[int,
         if m.role == TOOL:
             key = result_key[i]
             if group is None:
-                _f(out, "C026", f"message {i} is a tool result that does not follow a "
+                _f(out, "C026", f"{P.label(m, i)} is a tool result that does not follow a "
                                 "tool-calling turn", _at(m, i))
                 return False
             if key not in group or key in answered:
                 what = "a second result for" if key in answered else "the result of"
-                _f(out, "C026", f"message {i} is {what} a call that is not open in message "
-                                f"{owner}, which it follows", _at(m, i, "tool_call_id"))
+                _f(out, "C026", f"{P.label(m, i)} is {what} a call that is not open in "
+                                f"{P.label(msgs[owner], owner)}, which it follows", _at(m, i, "tool_call_id"))
                 return False
             answered.add(key)
             continue
         if group is not None and len(answered) < len(group):
-            return unanswered(f"before message {i} ({m.role})")
+            return unanswered(f"before {P.label(m, i)} ({m.role})")
         group = None
         if m.tool_calls:
             group = [call_key[id(c)] for c in m.tool_calls]
@@ -729,12 +730,12 @@ def _positional(conv: Conversation, call_key: dict[int, str], result_key: dict[i
             block = list(range(i + 1, j))
             answered = [result_key[k] for k in block]
             if block and sorted(answered) != sorted(order):
-                _f(out, "C026", f"message {i} makes {len(order)} tool call(s) answered by "
+                _f(out, "C026", f"{P.label(m, i)} makes {len(order)} tool call(s) answered by "
                                 f"{len(block)} result(s) right after it; the target pairs calls and "
                                 "results by position", _at(m, i))
                 return False
             if not block and j < len(msgs):
-                _f(out, "C026", f"message {i} makes tool call(s) with no result after it; the "
+                _f(out, "C026", f"{P.label(m, i)} makes tool call(s) with no result after it; the "
                                 "target pairs calls and results by position", _at(m, i))
                 return False
             if answered != order[:len(answered)]:
@@ -744,7 +745,7 @@ def _positional(conv: Conversation, call_key: dict[int, str], result_key: dict[i
             i = j
             continue
         if m.role == TOOL:
-            _f(out, "C026", f"message {i} is a tool result that does not follow the calls it "
+            _f(out, "C026", f"{P.label(m, i)} is a tool result that does not follow the calls it "
                             "answers", _at(m, i))
             return False
         i += 1

@@ -117,3 +117,32 @@ def clamp(obj: Any, ptr: str) -> str:
 
 __all__ = ["BOT_SETTING", "MINIMAX", "SCALAR", "SHAREGPT", "clamp", "container", "escape",
            "message", "tool"]
+
+
+_SCALAR_NAMES = {"system": "the system prompt", "prompt": "the prompt",
+                 "instruction": "the instruction", "input": "the input",
+                 "output": "the output"}
+
+
+def label(m: Message, i: int) -> str:
+    """How a diagnostic's text names message ``m`` (number ``i`` in the model's list):
+    by its place in the source line, as its pointer does — ``message 2`` for the third
+    object of the line's message list (``/messages/2``, ``/conversations/2``,
+    ``/input/messages/2``), ``the system prompt`` for a ``system`` key, ``the preferred
+    output``, ``history pair 0 (response)``... The model's number only without a source."""
+    src = m.src
+    if not src:
+        return f"message {i}"
+    parts = src.strip("/").split("/")
+    last = parts[-1]
+    if parts[0] == "history" and len(parts) == 3:
+        return f"history pair {parts[1]} ({'response' if parts[2] == '1' else 'instruction'})"
+    if parts[0] in ("preferred_output", "chosen"):
+        return "the preferred answer"
+    if parts[0] in ("non_preferred_output", "rejected"):
+        return "the rejected answer"
+    if parts[0] == "bot_setting" and len(parts) >= 2:
+        return f"bot setting {parts[1]}"
+    if last.isdigit():
+        return f"message {last}"
+    return _SCALAR_NAMES.get(last, f"`{last}`")
