@@ -12,7 +12,7 @@ import contextlib
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from datakit import __version__
@@ -92,16 +92,43 @@ def _load_config(path: str | None):
     return cfg
 
 
-def _write_output(text: str, output_file: str | None) -> None:
+def _write_output(text: str | Iterable[str], output_file: str | None,
+                  spool: str | None = None) -> None:
+    """Write ``text`` (or its pieces, in order) to ``output_file`` atomically, or to
+    standard output; ends with a newline. ``spool``: standard input's temporary file,
+    named ``-`` in what is written."""
+    pieces = [text] if isinstance(text, str) else text
+    last = ""
+
+    def chunks() -> Iterator[str]:
+        nonlocal last
+        batch: list[str] = []
+        size = 0
+        for piece in pieces:
+            if not piece:
+                continue
+            batch.append(piece)
+            size += len(piece)
+            last = piece
+            if size >= 1 << 16:
+                yield shown_as_stdin("".join(batch), spool)
+                batch, size = [], 0
+        if batch:
+            yield shown_as_stdin("".join(batch), spool)
+
     if output_file and output_file != "-":
         from datakit.io.atomic import atomic_write
 
         with atomic_write(output_file) as fh:
-            fh.write(text.encode("utf-8"))
-            if not text.endswith("\n"):
+            for chunk in chunks():
+                fh.write(chunk.encode("utf-8"))
+            if not last.endswith("\n"):
                 fh.write(b"\n")
     else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        for chunk in chunks():
+            sys.stdout.write(chunk)
+        if not last.endswith("\n"):
+            sys.stdout.write("\n")
 
 
 STDIN = "-"
@@ -154,7 +181,7 @@ def shown_as_stdin(text: str, spool: str | None = None) -> str:
 def _cmd_lint(args) -> int:
     from datakit import formats
     from datakit.linter.run import LintOptions, lint_paths
-    from datakit.render import render
+    from datakit.render import render_iter
     from datakit.targets import resolve
 
     cfg = _load_config(args.config)
@@ -181,9 +208,8 @@ def _cmd_lint(args) -> int:
         report = lint_paths(paths, opts)
         to_terminal = args.output_file in (None, "-") and sys.stdout.isatty()
         color = to_terminal and not args.no_color and "NO_COLOR" not in os.environ
-        text = render(report, args.output_format, color=color, statistics=args.statistics)
-        text = shown_as_stdin(text, spool)
-    _write_output(text, args.output_file)
+        _write_output(render_iter(report, args.output_format, color=color,
+                                  statistics=args.statistics), args.output_file, spool)
     if args.exit_zero:
         return EXIT_OK
     return EXIT_OK if report.ok else EXIT_FINDINGS

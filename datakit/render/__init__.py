@@ -9,7 +9,7 @@ prints it.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from datakit.report import Report
 
@@ -65,4 +65,29 @@ def render(
     return fn(report, color=color, show_fixes=show_fixes)
 
 
-__all__ = ["DEFAULT_FORMAT", "FORMATS", "render", "renderer"]
+# formats whose text can be produced piece by piece (the others are one document)
+_STREAMED: dict[str, tuple[str, str]] = {
+    "concise": ("text", "iter_concise"),
+    "json-lines": ("machine", "iter_json_lines"),
+}
+
+
+def render_iter(
+    report: Report,
+    fmt: str = DEFAULT_FORMAT,
+    *,
+    color: bool = False,
+    show_fixes: bool = False,
+    statistics: bool = False,
+) -> Iterator[str]:
+    """:func:`render` as pieces whose concatenation is its result: the line formats come
+    a diagnostic at a time, so writing a huge report never holds its whole text."""
+    spec = None if statistics else _STREAMED.get(fmt)
+    if spec is None:
+        yield render(report, fmt, color=color, show_fixes=show_fixes, statistics=statistics)
+        return
+    fn = getattr(importlib.import_module(f"datakit.render.{spec[0]}"), spec[1])
+    yield from fn(report, color=color, show_fixes=show_fixes)
+
+
+__all__ = ["DEFAULT_FORMAT", "FORMATS", "render", "render_iter", "renderer"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 from datakit.report import Report
 
@@ -12,4 +13,11 @@ def render_json(report: Report, *, color: bool = False, show_fixes: bool = False
 
 
 def render_json_lines(report: Report, *, color: bool = False, show_fixes: bool = False) -> str:
-    return "\n".join(json.dumps(d.to_dict(), ensure_ascii=False) for d in report.diagnostics)
+    return "".join(iter_json_lines(report))
+
+
+def iter_json_lines(report: Report, *, color: bool = False,
+                    show_fixes: bool = False) -> Iterator[str]:
+    """:func:`render_json_lines` one diagnostic at a time."""
+    for i, d in enumerate(report.diagnostics):
+        yield ("\n" if i else "") + json.dumps(d.to_dict(), ensure_ascii=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from datakit.diagnostics import Diagnostic
 from datakit.render import snippet
 from datakit.render._common import (
@@ -28,8 +30,20 @@ def _close(lines: list[str], report: Report, show_fixes: bool) -> str:
 
 
 def render_concise(report: Report, *, color: bool = False, show_fixes: bool = False) -> str:
-    lines = [headline(d, color=color, show_fixes=show_fixes) for d in report.diagnostics]
-    return _close(lines, report, show_fixes)
+    return "".join(iter_concise(report, color=color, show_fixes=show_fixes))
+
+
+def iter_concise(report: Report, *, color: bool = False,
+                 show_fixes: bool = False) -> Iterator[str]:
+    """:func:`render_concise` piece by piece, so that a report of millions of findings is
+    written without ever being one string in memory."""
+    for d in report.diagnostics:
+        yield headline(d, color=color, show_fixes=show_fixes) + "\n"
+    if report.diagnostics:
+        yield "\n"
+    yield summary_line(report)
+    if show_fixes and (fixes := fixable_line(report)):
+        yield "\n" + fixes
 
 
 def _detail(d: Diagnostic, color: bool, show_fixes: bool) -> list[str]:
