@@ -46,6 +46,12 @@ def check_preference(obj: dict, ctx: CheckContext) -> list[Finding]:
         defined = _defined(inp, "/input", out)
         turns = walk(inp.get("messages"), "/input/messages", PROMPT_PROFILE, ctx, out,
                      defined=defined)
+        msgs = inp.get("messages")
+        if isinstance(msgs, list):
+            for k, msg in enumerate(msgs):
+                if isinstance(msg, dict) and "weight" in msg:
+                    out.append(_preference_weight(f"input.messages[{k}]",
+                                                  f"/input/messages/{k}/weight"))
         if turns.user > 1 or turns.assistant:
             out.append(Finding("R007", (
                 f"input.messages has {turns.user} user and {turns.assistant} assistant turn(s); "
@@ -68,6 +74,8 @@ def check_preference(obj: dict, ctx: CheckContext) -> list[Finding]:
                 out.append(Finding("R006", (
                     f"\"{key}\" message {k} has role \"{role}\"; the output must be an assistant "
                     "message"), f"/{key}/{k}/role"))
+            if "weight" in msg:
+                out.append(_preference_weight(f"\"{key}\" message {k}", f"/{key}/{k}/weight"))
             calls = msg.get("tool_calls")
             if isinstance(calls, list) and calls:
                 for j, call in enumerate(calls):
@@ -84,6 +92,13 @@ def check_preference(obj: dict, ctx: CheckContext) -> list[Finding]:
             "nothing; supply a genuinely worse non-preferred answer or drop the example"),
             "/non_preferred_output/0"))
     return out
+
+
+def _preference_weight(what: str, ptr: str) -> Finding:
+    return Finding("R017", (
+        f"{what} has a \"weight\"; preference fine-tuning learns from the two answers and has "
+        "no per-message weight — remove it (datakit convert drops it, and reports weight 0 "
+        "as C002)"), ptr)
 
 
 def _same_answer(a: dict, b: dict) -> bool:

@@ -246,6 +246,23 @@ define("R014", "identical-preference-pair", "warning", """
     "content": "A"}`: supply a genuinely worse answer in `rejected`, or drop the example.
     """, formats=PREFERENCE, source="DPO objective; general data quality")
 
+define("R017", "weight-in-preference-example", "warning", """
+    ## What it does
+    Flags a `weight` key on a message of an OpenAI preference (DPO) example: in
+    `input.messages`, `preferred_output` or `non_preferred_output`.
+
+    ## Why is this bad?
+    `weight` belongs to supervised chat fine-tuning, where it switches the training of an
+    assistant turn on or off. Preference fine-tuning learns from the difference between the
+    two answers and documents no `weight`: the key does nothing at best, and `weight: 0`
+    on an answer suggests the pair was meant to be something else.
+
+    ## Example
+    `"preferred_output": [{"role": "assistant", "content": "A", "weight": 0}]`: remove
+    `weight`, or, if the answer should not be learnt, drop the example.
+    """, formats=("openai-preference",),
+    source="beyond the seeds: OpenAI preference fine-tuning guide (no weight field)")
+
 define("R015", "inconsistent-speaker-names", "error", """
     ## What it does
     Flags MiniMax speaker names that do not line up: in `minimax-pro`, a BOT message whose
