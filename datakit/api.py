@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import os
-from dataclasses import replace
 from typing import Any
 
 from datakit import sources
@@ -70,7 +69,7 @@ def lint_records(source: Any, opts, label: str) -> Report:
     if res.examples == 0:
         diags.append(registry.diagnostic(
             Finding("J010", f"{label} holds no examples; there is nothing to train on"), path=label, line=None, example=None))
-    diags += duplicate_checks(label, replace(res, digests=res.digests.repeated()))
+    diags += duplicate_checks(label, res)
     if opts.target and s.format:
         from datakit.targets import file_checks
 

@@ -646,6 +646,7 @@ class _Pipeline:
                         for q, work in zip(self.queues, (self._hash, self._write))]
         self.fd = -1
         self.sha: Any = None
+        self.eq: Any = None  # the hasher's scratch array for counting newlines
         for t in self.threads:
             t.start()
 
@@ -694,7 +695,7 @@ class _Pipeline:
             return
         data, _, lo, hi, segs, _ = item
         self.src_sha.update(memoryview(data)[lo:hi])
-        eq = self.__dict__.get("eq")
+        eq = self.eq
         if eq is None:
             eq = self.eq = np.empty(STREAM_BLOCK, bool)
         arr = np.frombuffer(data, np.uint8)

@@ -92,11 +92,9 @@ def _load_config(path: str | None):
     return cfg
 
 
-def _write_output(text: str | Iterable[str], output_file: str | None,
-                  spool: str | None = None) -> None:
+def _write_output(text: str | Iterable[str], output_file: str | None) -> None:
     """Write ``text`` (or its pieces, in order) to ``output_file`` atomically, or to
-    standard output; ends with a newline. ``spool``: standard input's temporary file,
-    named ``-`` in what is written."""
+    standard output; ends with a newline. Spooled standard input is named ``-``."""
     pieces = [text] if isinstance(text, str) else text
     last = ""
 
@@ -111,10 +109,10 @@ def _write_output(text: str | Iterable[str], output_file: str | None,
             size += len(piece)
             last = piece
             if size >= 1 << 16:
-                yield shown_as_stdin("".join(batch), spool)
+                yield shown_as_stdin("".join(batch))
                 batch, size = [], 0
         if batch:
-            yield shown_as_stdin("".join(batch), spool)
+            yield shown_as_stdin("".join(batch))
 
     if output_file and output_file != "-":
         from datakit.io.atomic import atomic_write
@@ -139,19 +137,19 @@ _spools: list[str] = []  # spooled standard input, named "-" again in error mess
 def stdin_spooled(paths: Sequence[str]):
     """``-`` among ``paths`` reads standard input: it is copied to a private temporary
     file (so that workers can read it in parallel), named by its compression, and
-    removed afterwards. Yields ``(paths, spool)``: the paths with ``-`` replaced, and
-    the temporary file's path (``None`` without ``-``) for callers to show as ``-``."""
+    removed afterwards. Yields the paths with ``-`` replaced by that file, which
+    :func:`shown_as_stdin` names ``-`` again in output and errors."""
     import shutil
     import tempfile
 
     if STDIN not in paths:
-        yield list(paths), None
+        yield list(paths)
         return
     if list(paths).count(STDIN) > 1:
         raise _Usage("- (standard input) can be given once")
     if sys.stdin is None or sys.stdin.isatty():
-        raise _Usage("- reads standard input, which is a terminal: pipe the data in, e.g. "
-                     "zcat train.jsonl.gz | datakit lint -")
+        raise _Usage("- reads standard input, which is a terminal or closed: pipe the data "
+                     "in, e.g. zcat train.jsonl.gz | datakit lint -")
     src = sys.stdin.buffer
     head = src.read(4)
     name = ("stdin.jsonl.gz" if head[:2] == b"\x1f\x8b" else
@@ -166,14 +164,15 @@ def stdin_spooled(paths: Sequence[str]):
         with open(spool, "wb") as fh:
             fh.write(head)
             shutil.copyfileobj(src, fh, 1 << 20)
-        yield [spool if p == STDIN else p for p in paths], spool
+        yield [spool if p == STDIN else p for p in paths]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def shown_as_stdin(text: str, spool: str | None = None) -> str:
-    """Output text with the spooled standard input named ``-`` again."""
-    for path in [spool] if spool else _spools:
+def shown_as_stdin(text: str) -> str:
+    """Output text with the spooled standard input named ``-`` again (the spool stays
+    registered after its removal: an error naming it is printed after the run ends)."""
+    for path in _spools:
         text = text.replace(path, STDIN)
     return text
 
@@ -204,12 +203,12 @@ def _cmd_lint(args) -> int:
         config=cfg,
         progress=False if args.no_progress else None,
     )
-    with stdin_spooled(args.paths) as (paths, spool):
+    with stdin_spooled(args.paths) as paths:
         report = lint_paths(paths, opts)
         to_terminal = args.output_file in (None, "-") and sys.stdout.isatty()
         color = to_terminal and not args.no_color and "NO_COLOR" not in os.environ
         _write_output(render_iter(report, args.output_format, color=color,
-                                  statistics=args.statistics), args.output_file, spool)
+                                  statistics=args.statistics), args.output_file)
     if args.exit_zero:
         return EXIT_OK
     return EXIT_OK if report.ok else EXIT_FINDINGS

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from datakit.cli import STDIN, shown_as_stdin, stdin_spooled
+
 
 def add_parsers(sub) -> None:
     from datakit.conversion.mapping import FORMAT_IDS
@@ -58,8 +60,6 @@ def add_parsers(sub) -> None:
 
 
 def _print_diag(d) -> None:
-    from datakit.cli import shown_as_stdin
-
     where = f"{d.path}:{d.line}" if d.line is not None else d.path
     ptr = f" at {d.pointer}" if d.pointer else ""
     print(shown_as_stdin(f"{where}: {d.code} [{d.name}] {d.message}{ptr}"), file=sys.stderr)
@@ -71,7 +71,6 @@ def run(args: argparse.Namespace) -> int:
     import shutil
     import tempfile
 
-    from datakit.cli import STDIN, shown_as_stdin, stdin_spooled
     from datakit.conversion.engine import Settings
     from datakit.conversion.files import FileJob, convert_files, is_dir_output
     from datakit.errors import UsageError
@@ -86,7 +85,13 @@ def run(args: argparse.Namespace) -> int:
     to_stdout = args.output == STDIN
     if to_stdout and args.output_format == "parquet":
         raise UsageError("-o - writes JSON Lines; give a .parquet file name for Parquet")
-    with stdin_spooled(args.inputs) as (inputs, _spool), contextlib.ExitStack() as stack:
+    if args.rejects == STDIN:
+        raise UsageError("--rejects needs a file name; standard output is for -o -")
+    if to_stdout and args.on_loss == "drop" and args.rejects is None:
+        # the default rejects file sits beside the output: there is none to sit beside
+        raise UsageError("-o - with --on-loss drop needs --rejects FILE, or the examples left "
+                         "out would be recorded nowhere")
+    with stdin_spooled(args.inputs) as inputs, contextlib.ExitStack() as stack:
         output = args.output
         if to_stdout:  # converted into a private file, then copied out if committed
             folder = temp_name(tempfile.gettempdir(), "datakit-stdout-")

@@ -9,17 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from datakit.cli import _codes, _load_config
 from datakit.errors import UsageError
-
-
-def _codes(value: str) -> tuple[str, ...]:
-    from datakit.rules import registry
-
-    codes = tuple(v.strip() for v in value.split(",") if v.strip())
-    unknown = registry.unknown_selectors(codes)
-    if unknown:
-        raise argparse.ArgumentTypeError(registry.describe_unknown_selectors(unknown))
-    return codes
 
 
 def add_parsers(sub) -> None:
@@ -119,12 +110,10 @@ def run(args: argparse.Namespace) -> int:
     from datakit.render import render
 
     if args.target:
-        from datakit import config
-        from datakit.targets import configure, resolve
+        from datakit.targets import resolve
 
         # the target may be one the user added or overrode in [tool.datakit.targets]
-        cfg = config.load()
-        configure(cfg.targets, cfg.path)
+        _load_config(None)
         resolve(args.target)
     opts = FixOptions(format=args.format, target=args.target, only=args.only,
                       merge_consecutive=args.merge_consecutive, trim_trailing=args.trim_trailing,

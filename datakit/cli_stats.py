@@ -47,17 +47,17 @@ def run(args) -> int:
                          f"{args.price_per_million}")
     from datakit.cli import shown_as_stdin, stdin_spooled
 
-    with stdin_spooled(args.paths) as (paths, spool):
+    with stdin_spooled(args.paths) as paths:
         try:
             s = stats(paths, target=args.target, format=args.format, epochs=args.epochs,
                       price_per_million=args.price_per_million, workers=args.workers,
                       progress=False if args.no_progress else None)
         except (StatsError, TokenizerUnavailable) as e:
-            raise UsageError(shown_as_stdin(str(e), spool)) from None
+            raise UsageError(shown_as_stdin(str(e))) from None
         text = s.to_json() if args.output_format == "json" else s.render_text()
-        print(shown_as_stdin(text, spool))
+        print(shown_as_stdin(text))
     for path in s.empty:
-        print(f"datakit stats: {shown_as_stdin(path, spool)}: the file is empty; nothing "
+        print(f"datakit stats: {shown_as_stdin(path)}: the file is empty; nothing "
               "counted", file=sys.stderr)
     if s.skipped:
         print(f"datakit stats: {len(s.skipped):,} example(s) could not be counted; "

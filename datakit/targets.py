@@ -193,9 +193,6 @@ def _mistral_ids() -> str:
     return ", ".join(tokenizer_ids())
 
 
-def is_mistral_tokenizer(tokenizer: str) -> bool:
-    """``mistral`` or ``mistral:<tokenizer>`` (Mistral's control tokens apply)."""
-    return tokenizer == "mistral" or tokenizer.startswith("mistral:")
 
 
 # field -> (check, what the user must give): every settable field of a Target
@@ -321,10 +318,13 @@ class TargetRuntime:
     """Per-process state for checking examples against a target."""
 
     target: Target
-    counter: Any = None
-    counter_error: str | None = None
-    warned_counter: bool = False
+    counter: Any = None  # a GuardedCounter (runtime_for)
     _framing: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from datakit.tokenizers.factory import is_mistral_tokenizer
+
+        self.mistral = is_mistral_tokenizer(self.target.tokenizer)  # its control tokens apply
 
     def check_example(self, obj: dict, body: bytes, fmt_id: str, stats: list, line_no: int,
                       example: int, schema_ok: bool,

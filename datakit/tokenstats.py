@@ -175,9 +175,9 @@ def _count_path(path: str, fmt: str, spec: str, workers: int) -> _Batch:
                 _bar.tick(s.end - s.start)
         return total
     for batch in reader.iter_batches(reader.iter_lines(path)):
-        _merge(total, _count_lines(batch, fmt, spec), total.lines, _examples_in(total))
-        if _bar.bar is not None:
-            _bar.tick(sum(map(len, batch)))
+        part = _count_lines(batch, fmt, spec)
+        _merge(total, part, total.lines, _examples_in(total))
+        _bar.tick(part.bytes)
     return total
 
 
@@ -407,7 +407,16 @@ def stats(source: Any, target: str | None = None, *, format: str = "auto",
     ``progress``: a bar on stderr (``None``: when stderr is a terminal, as the CLI does).
     """
     from datakit import config as config_mod
-    from datakit.linter.run import _chat_default, _head, default_workers, expand_paths, sniff
+    from datakit.linter.run import (
+        SNIFF_LINES,
+        _chat_default,
+        _head,
+        _later_sample,
+        _lines_after,
+        default_workers,
+        expand_paths,
+        sniff,
+    )
     from datakit.targets import configure, resolve
 
     cfg = config_mod.load()
@@ -461,11 +470,18 @@ def stats(source: Any, target: str | None = None, *, format: str = "auto",
     _bar.start([label for label, lines in jobs if lines is None], progress, "stats")
     try:
         for label, lines in jobs:
-            head = lines[:64] if lines is not None else _head(label)
+            head = lines[:SNIFF_LINES] if lines is not None else _head(label)
             if not any(ln.strip().removeprefix(b"\xef\xbb\xbf").strip() for ln in head):
-                # an empty file has no format to recognise and nothing to count: say so, go on
-                empty.append(label)
-                continue
+                # blank so far: the format comes from the first lines past the blank ones
+                later = [] if len(head) < SNIFF_LINES else _later_sample(_lines_after(
+                    label, None if lines is None else (lambda lines=lines: iter(lines)),
+                    len(head)))
+                if not later:
+                    # an empty file has no format to recognise and nothing to count: say
+                    # so, go on
+                    empty.append(label)
+                    continue
+                head = later
             sn = sniff(head, format, _chat_default(spec))
             if sn.not_jsonl:
                 what = reader.document_kind(next((ln for ln in head if ln.strip()), b""))

@@ -83,3 +83,21 @@ def test_convert_from_standard_input_to_standard_output(tmp_path):
     src.unlink()
     out.unlink()
     assert os.listdir(tmp_path) == []
+
+
+def test_standard_output_with_drop_needs_a_rejects_file(tmp_path):
+    """The default rejects file sits beside the output; for -o - there is none, so the
+    examples left out would be recorded nowhere."""
+    data = _jsonl(GOOD, BAD)
+    r = _run(["convert", "-", "--from", "openai", "--to", "sharegpt", "-o", "-",
+              "--on-loss", "drop"], data, tmp_path)
+    assert r.returncode == 2 and r.stdout == b"" and b"--rejects FILE" in r.stderr
+    r = _run(["convert", "-", "--to", "sharegpt", "-o", "-", "--rejects", "-"], data, tmp_path)
+    assert r.returncode == 2 and b"--rejects needs a file name" in r.stderr
+    rejects = tmp_path / "rejects.jsonl"
+    r = _run(["convert", "-", "--from", "openai", "--to", "sharegpt", "-o", "-", "--on-loss",
+              "drop", "--rejects", str(rejects)], data, tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.splitlines()) == 1 and len(rejects.read_bytes().splitlines()) == 1
+    rejects.unlink()
+    assert os.listdir(tmp_path) == []

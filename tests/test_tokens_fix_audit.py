@@ -338,3 +338,13 @@ def test_a_wrong_target_value_names_the_config_given_with_dash_dash_config(tmp_p
     r = run_cli("lint", data, "--config", conf, "--target", "openai:tiny", cwd=tmp_path)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert str(conf) in r.stderr and "pyproject.toml" not in r.stderr, r.stderr
+
+
+def test_stats_reads_past_more_blank_lines_than_its_sniff_head(tmp_path):
+    """70 blank lines, then examples: not an empty file (the head of 64 lines is blank)."""
+    data = tmp_path / "d.jsonl"
+    data.write_text("\n" * 70 + lines(GOOD, GOOD, GOOD))
+    r = run_cli("stats", data, "--output-format", "json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["examples"] == 3 and out["empty_files"] == [] and "empty" not in r.stderr

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from datakit.conversion import mapping as M
+from datakit.conversion import pointers as P
 from datakit.conversion.fast import FAST
-from datakit.conversion.jsontext import lost_integer as _lost_integer
+from datakit.conversion.jsontext import loads as exact_loads
 from datakit.rules.conversion import kind
 from datakit.rules.registry import Finding
 
@@ -129,15 +130,6 @@ def convert_object(obj: Any, settings: Settings, media: Media | None = None,
     return Outcome("written", write(conv, settings.target), findings, src)
 
 
-def _exact(raw: bytes, parsed: Any) -> Any:
-    """``raw`` parsed by the standard library, which keeps integers of any size exact;
-    ``parsed`` (orjson's reading) if it cannot (e.g. nesting past its recursion limit)."""
-    try:
-        return json.loads(raw.decode("utf-8").lstrip("\ufeff"))
-    except (ValueError, RecursionError):
-        return parsed
-
-
 def dumps(obj: Any) -> bytes:
     """One JSONL line, UTF-8 without escaping (CJK stays one character, not six bytes)."""
     try:
@@ -240,7 +232,6 @@ def convert_lines(lines: list[bytes], settings: Settings, path: str = "<lines>",
     is the number of ``lines[0]``); a worker that does not know it passes 1 and the
     caller shifts them."""
     res = BatchOut(lines=len(lines), bytes=sum(map(len, lines)))
-    loads = orjson.loads
     decode_error = orjson.JSONDecodeError
     tally = res.tally
     example = -1
@@ -261,9 +252,9 @@ def convert_lines(lines: list[bytes], settings: Settings, path: str = "<lines>",
     n_fast = 0  # examples written by the direct path (counted once, at the end)
     for i, raw in enumerate(lines):
         try:
-            obj = loads(raw)  # JSON allows the trailing newline; BOM and blank lines fail here
-            if _lost_integer(obj):  # orjson made a float of an integer beyond 64 bits
-                obj = _exact(raw, obj)
+            # JSON allows the trailing newline; BOM and blank lines fail here. Integers
+            # beyond 64 bits stay exact (orjson alone would make floats of them).
+            obj = exact_loads(raw)
         except decode_error:
             body = raw.rstrip(b"\r\n")
             if body.startswith(BOM):
@@ -271,7 +262,7 @@ def convert_lines(lines: list[bytes], settings: Settings, path: str = "<lines>",
             if not body.strip():
                 continue  # blank lines hold no example (datakit lint reports them)
             try:
-                obj = loads(body)
+                obj = exact_loads(body)
             except decode_error as e:
                 example += 1
                 line_no = first_line + i
@@ -367,7 +358,7 @@ def _uncarried(res: Outcome, keys: list[str], on_loss: str) -> Outcome:
     apply the policy, rather than leave them out silently."""
     f = Finding("C005", f"key(s) {sorted(keys)} cannot be carried: convert_batch's columns are "
                         "the target's and the input's extra columns; pass from_=FORMAT so these "
-                        "are recognised as extra columns", f"/{min(keys)}")
+                        "are recognised as extra columns", "/" + P.escape(min(keys)))
     findings = [*res.findings, f]
     if on_loss != "warn":
         return Outcome("rejected", None, findings, res.source)

@@ -410,8 +410,13 @@ class _Out:
         os.makedirs(d, exist_ok=True)
         # Named before it exists, so that an interrupt at any instant leaves discard() the
         # name to remove (mkstemp's result could be lost as it returns).
-        self.tmp = temp_name(d, f".{os.path.basename(self.path)}.", ".part")
-        fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        while True:
+            self.tmp = temp_name(d, f".{os.path.basename(self.path)}.", ".part")
+            try:
+                fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                break
+            except FileExistsError:  # someone else's: never ours to remove
+                self.tmp = ""
         self.raw = os.fdopen(fd, "wb", buffering=1 << 20)
         if self.kind == "jsonl" and self.path.endswith(".gz"):
             self.fh = gzip.GzipFile(fileobj=self.raw, mode="wb", mtime=0)
@@ -565,7 +570,7 @@ def _kind(value: Any) -> str:
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, int):
-        return "an integer beyond 64 bits" if not -2 ** 63 <= value < 2 ** 64 else "an integer"
+        return "an integer beyond 64 bits" if not -2 ** 63 <= value < 2 ** 63 else "an integer"
     return {float: "a number", str: "a string", list: "a list", dict: "an object"}.get(
         type(value), type(value).__name__)
 
@@ -727,7 +732,6 @@ def convert_files(job: FileJob) -> ConversionSummary:
     total = Tally()
     diags: list[Diagnostic] = []
     counted: collections.Counter = collections.Counter()
-    printed: collections.Counter = collections.Counter()
     out = _Out(job.output, kind_)
     rej = _Out(rejects, "jsonl") if rejects else None
     bar = None
@@ -754,13 +758,14 @@ def convert_files(job: FileJob) -> ConversionSummary:
                 ex_off = 0
                 for res in _results(src, s, pool, workers, images, spool):
                     for line, ex, f in res.diags:
+                        counted[f.code] += 1
+                        n = counted[f.code]
+                        if n > KEPT_PER_CODE:  # only counted (MAX_PRINTED_PER_CODE < KEPT_PER_CODE)
+                            continue
                         d = registry.diagnostic(f, path=src.path, line=line + line_off,
                                                 example=ex + ex_off)
-                        counted[d.code] += 1
-                        if counted[d.code] <= KEPT_PER_CODE:
-                            diags.append(d)
-                        if job.on_diagnostic is not None and printed[d.code] < MAX_PRINTED_PER_CODE:
-                            printed[d.code] += 1
+                        diags.append(d)
+                        if job.on_diagnostic is not None and n <= MAX_PRINTED_PER_CODE:
                             job.on_diagnostic(d)
                     if rej and res.rejects:
                         rej.write([_shift_reject(r, line_off) for r in res.rejects]

@@ -115,8 +115,6 @@ def clamp(obj: Any, ptr: str) -> str:
     return "".join("/" + escape(t) for t in kept)
 
 
-__all__ = ["BOT_SETTING", "MINIMAX", "SCALAR", "SHAREGPT", "clamp", "container", "escape",
-           "message", "tool"]
 
 
 _SCALAR_NAMES = {"system": "the system prompt", "prompt": "the prompt",
@@ -146,3 +144,7 @@ def label(m: Message, i: int) -> str:
     if last.isdigit():
         return f"message {last}"
     return _SCALAR_NAMES.get(last, f"`{last}`")
+
+
+__all__ = ["BOT_SETTING", "MINIMAX", "SCALAR", "SHAREGPT", "clamp", "container", "escape",
+           "label", "message", "tool"]

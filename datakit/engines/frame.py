@@ -45,7 +45,7 @@ def lint_frame(df: Any, format: str = "auto", target: str | None = None, *,
                 "line": d.line, "column": d.column, "code": d.code, "name": d.name,
                 "severity": d.severity.value, "message": d.message, "pointer": d.pointer})
     errors = [sum(1 for x in row if x["severity"] == "error") for row in per_row]
-    out = own.copy()
+    out = own  # drop() made a new frame: the caller's is left as it was
     out[columns.ok] = pd.Series([e == 0 for e in errors], index=own.index, dtype=bool)
     out[columns.errors] = pd.Series(errors, index=own.index, dtype="int64")
     out[columns.diagnostics] = pd.Series(per_row, index=own.index, dtype=object)

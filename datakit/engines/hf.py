@@ -30,12 +30,12 @@ def lint_dataset(ds: Any, format: str = "auto", target: str | None = None, *,
     ``format="auto"`` detects the format from the first rows. Rows are numbered from
     1 in their dataset order, like lines of a file.
     """
-    import datasets
-
     if type(ds).__module__.startswith("pandas") and type(ds).__name__ == "DataFrame":
         from datakit.engines.frame import lint_frame
 
         return lint_frame(ds, format, target, columns=columns)  # a DataFrame in, one out
+    import datasets
+
     if not isinstance(ds, datasets.Dataset):
         raise TypeError(f"lint_dataset takes a datasets.Dataset or a pandas.DataFrame, not "
                         f"{type(ds).__name__}; use datakit.lint() for paths and lists of "

@@ -60,16 +60,6 @@ def temp_name(directory: str, prefix: str = "", suffix: str = "") -> str:
     return os.path.join(directory, f"{prefix}{secrets.token_hex(6)}{suffix}")
 
 
-def create_temp_file(directory: str, prefix: str = "", suffix: str = "") -> tuple[int, str]:
-    """``(fd, path)`` of a new private file, like ``mkstemp``; see :func:`temp_name`."""
-    while True:
-        name = temp_name(directory, prefix, suffix)
-        try:
-            return os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), name
-        except FileExistsError:
-            continue
-
-
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[BinaryIO]:
     """Open ``path`` for binary writing through a temporary file in the same directory."""
@@ -80,8 +70,13 @@ def atomic_write(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator
     os.makedirs(directory, exist_ok=True)
     tmp = ""
     try:
-        tmp = temp_name(directory, f".{os.path.basename(dest)}.", ".part")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        while True:
+            tmp = temp_name(directory, f".{os.path.basename(dest)}.", ".part")
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                break
+            except FileExistsError:  # someone else's: never ours to remove
+                tmp = ""
         with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
             yield fh
             fh.flush()

@@ -8,9 +8,11 @@ from datakit.rules.registry import Finding
 
 
 def duplicate_checks(path: str, res) -> list[Diagnostic]:
+    # only the entries of repeated digests can be duplicates: the same duplicates, and the
+    # same first occurrences, without a dict of every example
     first: dict[bytes, int] = {}
     out = []
-    for line, example, digest in res.digests:
+    for line, example, digest in res.digests.repeated():
         prev = first.setdefault(digest, line)
         if prev != line:
             out.append(registry.diagnostic(
@@ -27,7 +29,8 @@ def validation_checks(train: list, val: tuple, target_spec: str | None) -> list[
     lines: list[tuple[int, int, Finding]] = []
     train_digests: dict[bytes, tuple[str, int]] = {}
     for fr, res in train:
-        for line, _, digest in res.digests:
+        # leakage needs only the training examples whose digest the validation file has
+        for line, _, digest in res.digests.matching(val_res.digests):
             train_digests.setdefault(digest, (fr.path, line))
     for line, example, digest in val_res.digests:
         hit = train_digests.get(digest)

@@ -264,12 +264,6 @@ def _refused_value(text: str) -> Finding | None:
     return None
 
 
-def _parse_int_unbounded(digits: str) -> float:
-    # Python refuses int() of over 4300 digits (ValueError); a float has no such limit,
-    # and only the syntax matters here, not the value.
-    return float(digits)
-
-
 def explain_parse_error(body: bytes) -> Finding:
     """orjson said no: find out exactly why, with a 1-based character column."""
     try:
@@ -281,7 +275,9 @@ def explain_parse_error(body: bytes) -> Finding:
                                "re-encode the file as UTF-8", column=col)
     m = _CONTROL.search(body)
     try:
-        json.loads(text, parse_int=_parse_int_unbounded)
+        # parse_int=float: Python refuses int() of over 4300 digits (ValueError); a float
+        # has no such limit, and only the syntax matters here, not the value
+        json.loads(text, parse_int=float)
     except RecursionError:
         return Finding("J008", "nesting is too deep to parse (over 1024 levels)", column=1)
     except json.JSONDecodeError as e:
@@ -464,12 +460,9 @@ def lint_lines(
                 continue
             # J009 reports the framing once; an element alone on its line is still checked
             element = array_element(body)
-            if element is None:
-                if not _is_framing(body):
-                    res.unchecked += 1
-                example -= 1  # a piece of an example, or the array's frame
-                continue
-            body, obj = element
+            # not an element alone on its line: a piece of an example, or the array's
+            # frame, which the branch below counts as such
+            body, obj = element if element is not None else (body, None)
         if not isinstance(obj, dict):
             if not_jsonl:
                 if not _is_framing(body):

@@ -232,31 +232,36 @@ def _lint_shard(args: tuple[reader.Shard, KernelConfig, int]) -> BatchResult:
     return lint_lines(lines, cfg, at_file_start=shard.start == 0, at_file_end=shard.end >= size)
 
 
+def _selector(select: tuple[str, ...], ignore: tuple[str, ...]):
+    """``code -> whether --select/--ignore keep it``, answered once per code; None when
+    they keep everything."""
+    if not select and not ignore:
+        return None
+    cache: dict[str, bool] = {}
+
+    def keeps(code: str) -> bool:
+        keep = cache.get(code)
+        if keep is None:
+            keep = cache[code] = ((not select or registry.matches(code, select))
+                                  and not (ignore and registry.matches(code, ignore)))
+        return keep
+
+    return keeps
+
+
 class _Selection(threading.local):
-    """``--select``/``--ignore`` applied as diagnostics arrive from the kernel, so that an
-    ignored rule firing on every line of a large file is never held in memory (the
-    report would drop those diagnostics anyway). Off (keeps all) unless set. Per
-    thread, like :class:`_Bar`."""
+    """``--select``/``--ignore`` and ``--max-per-rule`` applied as diagnostics arrive from
+    the kernel, so that a rule firing on every line of a large file is not held in memory
+    when the report cannot show it. Off (keeps all) unless set. Per thread, like
+    :class:`_Bar`."""
 
     def __init__(self) -> None:
-        self.select: tuple[str, ...] = ()
-        self.ignore: tuple[str, ...] = ()
-        self.cache: dict[str, bool] = {}
-
-    cap: int | None = None  # --max-per-rule: more of one code per file is never shown
+        self.keeps: Any = None  # see _selector
+        self.cap: int | None = None  # --max-per-rule: more of one code per file is not shown
 
     def set(self, select: tuple[str, ...], ignore: tuple[str, ...],
             cap: int | None = None) -> None:
-        self.select, self.ignore, self.cache = tuple(select), tuple(ignore), {}
-        self.cap = cap
-
-    def keeps(self, code: str) -> bool:
-        keep = self.cache.get(code)
-        if keep is None:
-            keep = self.cache[code] = (
-                (not self.select or registry.matches(code, self.select))
-                and not (self.ignore and registry.matches(code, self.ignore)))
-        return keep
+        self.keeps, self.cap = _selector(tuple(select), tuple(ignore)), cap
 
 
 _selection = _Selection()
@@ -265,10 +270,9 @@ _selection = _Selection()
 def _merge(total: BatchResult, part: BatchResult, line_off: int, ex_off: int) -> None:
     kept = total.diagnostics
     folded = total.folded
-    selective = bool(_selection.select or _selection.ignore)
-    cap = _selection.cap
+    keeps, cap = _selection.keeps, _selection.cap
     for d in part.diagnostics:
-        if selective and not _selection.keeps(d.code):
+        if keeps is not None and not keeps(d.code):
             continue
         if d.line is not None:
             d.line += line_off
@@ -515,14 +519,13 @@ def build_report(per_file: list[tuple[FileResult, list[Diagnostic]]], opts: Lint
     counted without keeping them (beyond --max-per-rule), counted here as hidden."""
     report = Report()
     per_rule: Counter = Counter()
+    keeps = _selector(tuple(opts.select), tuple(opts.ignore))
     for i, (fr, diags) in enumerate(per_file):
         diags = _collapse(diags)
         diags.sort(key=lambda d: (d.line or 0, d.column or 0, d.code))
         for d in diags:
             unreadable = d.extra.get(_UNREADABLE, False)  # never filtered: nothing was checked
-            if opts.select and not unreadable and not registry.matches(d.code, opts.select):
-                continue
-            if opts.ignore and not unreadable and registry.matches(d.code, opts.ignore):
+            if keeps is not None and not unreadable and not keeps(d.code):
                 continue
             report.counts[d.code] += 1
             if d.severity is Severity.ERROR:
@@ -561,20 +564,20 @@ def lint_paths(paths: Iterable[str], opts: LintOptions) -> Report:
         if not os.path.isfile(opts.validation):
             raise UsageError(f"{opts.validation}: no such validation file")
         files.append(opts.validation)
-    done: list[tuple[FileResult, list[Diagnostic], BatchResult]] = []
-    corrupt: list[reader.CorruptInput] = []
     _bar.start(files, opts.progress)
     _selection.set(opts.select, opts.ignore, opts.max_per_rule)
     try:
-        return _lint_paths(files, opts, done, corrupt)
+        return _lint_paths(files, opts)
     finally:
         _bar.close()
         _selection.set((), ())
 
 
-def _lint_paths(files: list[str], opts: LintOptions, done: list, corrupt: list) -> Report:
+def _lint_paths(files: list[str], opts: LintOptions) -> Report:
     from datakit.linter.dataset import duplicate_checks, validation_checks
 
+    done: list[tuple[FileResult, list[Diagnostic], BatchResult]] = []
+    corrupt: list[reader.CorruptInput] = []
     for path in files:
         if not os.path.isfile(path):
             raise UsageError(f"{path}: not a readable file")
@@ -587,9 +590,7 @@ def _lint_paths(files: list[str], opts: LintOptions, done: list, corrupt: list) 
             corrupt.append(e)
             fr, diags, res = _unreadable_input(
                 path, f"cannot read this file, so none of it was checked: {e.strerror}")
-        # only the entries of repeated digests can be duplicates: the check sees the same
-        # duplicates, and the same first occurrences, without a dict of every example
-        diags.extend(duplicate_checks(fr.path, replace(res, digests=res.digests.repeated())))
+        diags.extend(duplicate_checks(fr.path, res))
         if not opts.validation:
             res.digests = Digests()  # only the validation checks need them again
         done.append((fr, diags, res))
@@ -612,12 +613,7 @@ def _lint_paths(files: list[str], opts: LintOptions, done: list, corrupt: list) 
         unreadable = {e.filename for e in corrupt}
         train = [(fr, res) for fr, _, res in done[:-1] if fr.path not in unreadable]
         if val[0].path not in unreadable:
-            # leakage needs only the training examples whose digest the validation file
-            # has too: the check then builds a dict of those, not of every training example
-            train_shared = [(fr, replace(res, digests=res.digests.matching(val[2].digests)))
-                            for fr, res in train]
-            val[1].extend(validation_checks(train_shared, (val[0], val[2]), opts.target))
-            del train_shared
+            val[1].extend(validation_checks(train, (val[0], val[2]), opts.target))
             # group-key leakage (D101): near-copies that D006's exact match misses
             from datakit.splitting import group_leaks
 

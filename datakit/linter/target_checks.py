@@ -12,7 +12,6 @@ import re
 
 from datakit.linter.chatview import views
 from datakit.rules.registry import Finding
-from datakit.tokenizers.vocab import TokenizerUnavailable
 
 # Template tokens of the <|...|> family: OpenAI rejects examples containing them, and they
 # are Qwen's ChatML (and Llama 3's) control tokens. Checked for every target.
@@ -75,7 +74,7 @@ def _may_hold_special_tokens(body: bytes, mistral: bool) -> bool:
         return True
     if not mistral:  # one more scan, and only lines with such an escape look further
         return b"\\u007" in body and (b"\\u007c" in body or b"\\u007C" in body)
-    if b"\\u" in body:
+    if b"\\u00" in body:  # control words are ASCII: only \u00XX escapes can spell one
         return True
     # every Mistral control word ends with "]", which is rare in a line: look behind each
     end = body.find(b"]")
@@ -121,51 +120,41 @@ def check_example(rt, obj: dict, body: bytes, fmt: str, line_no: int, example: i
     t = rt.target
     if fmt not in t.formats:
         return []  # reported once per file by file_checks
-    mistral = t.tokenizer == "mistral" or t.tokenizer.startswith("mistral:")
-    # cheap byte scans first: most lines need neither check
-    findings = (_special_tokens(obj, body, fmt, mistral)
-                if _may_hold_special_tokens(body, mistral) else [])
+    # cheap byte scans first (inside): most lines need neither check
+    findings = _special_tokens(obj, body, fmt, rt.mistral)
     if format_findings:
         _nothing_to_train(format_findings)
     limit = t.max_tokens
     if not limit or not schema_ok:
         return findings
+    # a GuardedCounter (targets.runtime_for): without its tokenizer, over_limit leaves the
+    # undecided examples unchecked and counts them; file_checks reports them once (L002)
     counter = rt.counter
-    if counter is not None:
-        try:
-            # from the raw line alone (the common case), for formats whose view *is* the line
-            quick = counter.line_bound(body, obj) if fmt in VERBATIM_VIEWS else None
-            if quick is not None and quick <= limit:
-                return findings
-        except Exception:  # noqa: BLE001, S110 - fall through to the per-view bound
-            pass
-        vs = views(obj, fmt)
-        try:
-            # every counter (the MiniMax estimate too) obeys count <= content bytes + framing,
-            # and the raw line is never shorter than its content's UTF-8 bytes
-            if all(len(body) + counter.max_framing(v) <= limit for v in vs):
-                return findings  # the bound decides: cannot be over the limit
-        except Exception:  # noqa: BLE001, S110 - fall through to exact counting
-            pass
-        try:
-            over = [c for c in (counter.over_limit(v, limit) for v in vs) if c is not None]
-        except TokenizerUnavailable as e:
-            rt.counter, rt.counter_error = None, str(e)
-        else:
-            worst = max(over, key=lambda c: c.total, default=None)
-            if worst is not None:
-                estimated = not (counter.exact and worst.exact)
-                how = "an estimated " if estimated else ""
-                label = "estimate: " if estimated else ""
-                findings.append(Finding(
-                    "L001", f"example has {how}{worst.total:,} tokens ({label}{counter.name}), over "
-                            f"the {limit:,}-token limit of {t.id}: "
-                            f"{consequence(t, worst.total - limit)}", ""))
+    try:
+        # from the raw line alone (the common case), for formats whose view *is* the line
+        quick = counter.line_bound(body, obj) if fmt in VERBATIM_VIEWS else None
+        if quick is not None and quick <= limit:
             return findings
-    # one per undecided example: the report collapses L002 to one line per file with a count
-    findings.append(Finding(
-        "L002", f"token limit ({limit:,}) of {t.id} not checked for this example (the byte bound "
-                f"cannot decide it): {rt.counter_error}", ""))
+    except Exception:  # noqa: BLE001, S110 - fall through to the per-view bound
+        pass
+    vs = views(obj, fmt)
+    try:
+        # every counter (the MiniMax estimate too) obeys count <= content bytes + framing,
+        # and the raw line is never shorter than its content's UTF-8 bytes
+        if all(len(body) + counter.max_framing(v) <= limit for v in vs):
+            return findings  # the bound decides: cannot be over the limit
+    except Exception:  # noqa: BLE001, S110 - fall through to exact counting
+        pass
+    over = [c for c in (counter.over_limit(v, limit) for v in vs) if c is not None]
+    worst = max(over, key=lambda c: c.total, default=None)
+    if worst is not None:
+        estimated = not (counter.exact and worst.exact)
+        how = "an estimated " if estimated else ""
+        label = "estimate: " if estimated else ""
+        findings.append(Finding(
+            "L001", f"example has {how}{worst.total:,} tokens ({label}{counter.name}), over "
+                    f"the {limit:,}-token limit of {t.id}: "
+                    f"{consequence(t, worst.total - limit)}", ""))
     return findings
 
 

@@ -65,11 +65,9 @@ def render(
     return fn(report, color=color, show_fixes=show_fixes)
 
 
-# formats whose text can be produced piece by piece (the others are one document)
-_STREAMED: dict[str, tuple[str, str]] = {
-    "concise": ("text", "iter_concise"),
-    "json-lines": ("machine", "iter_json_lines"),
-}
+# formats whose module also has ``iter_<name>`` beside ``render_<name>``: their text
+# comes piece by piece (the others are one document)
+_STREAMED = frozenset({"concise", "json-lines"})
 
 
 def render_iter(
@@ -82,11 +80,12 @@ def render_iter(
 ) -> Iterator[str]:
     """:func:`render` as pieces whose concatenation is its result: the line formats come
     a diagnostic at a time, so writing a huge report never holds its whole text."""
-    spec = None if statistics else _STREAMED.get(fmt)
-    if spec is None:
+    if statistics or fmt not in _STREAMED:
         yield render(report, fmt, color=color, show_fixes=show_fixes, statistics=statistics)
         return
-    fn = getattr(importlib.import_module(f"datakit.render.{spec[0]}"), spec[1])
+    module, name = _RENDERER_SPECS[fmt]
+    fn = getattr(importlib.import_module(f"datakit.render.{module}"),
+                 "iter_" + name.removeprefix("render_"))
     yield from fn(report, color=color, show_fixes=show_fixes)
 
 

@@ -39,11 +39,7 @@ def iter_concise(report: Report, *, color: bool = False,
     written without ever being one string in memory."""
     for d in report.diagnostics:
         yield headline(d, color=color, show_fixes=show_fixes) + "\n"
-    if report.diagnostics:
-        yield "\n"
-    yield summary_line(report)
-    if show_fixes and (fixes := fixable_line(report)):
-        yield "\n" + fixes
+    yield ("\n" if report.diagnostics else "") + _close([], report, show_fixes)
 
 
 def _detail(d: Diagnostic, color: bool, show_fixes: bool) -> list[str]:

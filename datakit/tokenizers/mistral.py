@@ -585,11 +585,6 @@ class MistralCounter(BaseCounter):
             n = cache[key] = utf8_len(json.dumps(_tool_payload(tools), ensure_ascii=False))
         return n
 
-    def line_bound(self, line: bytes, example: Mapping[str, Any]) -> int | None:
-        # Every content text is a distinct JSON string of the line, never shorter than its
-        # UTF-8, so len(line) >= content_bytes(example): the byte bound of max_framing.
-        return len(line) + self.max_framing(example)
-
     def over_limit(self, example: Mapping[str, Any], limit: int) -> TokenCount | None:
         """Like :meth:`count`, but stops once the example is proven within ``limit``.
 
